@@ -1,0 +1,16 @@
+# Warnings and sanitizers for bootgate's own targets only (never for third-party code).
+set(BOOTGATE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
+    -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+
+set(BOOTGATE_SANITIZER_FLAGS)
+if(BOOTGATE_SANITIZE)
+  set(BOOTGATE_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined
+      -fno-omit-frame-pointer)
+  add_compile_options(${BOOTGATE_SANITIZER_FLAGS})
+  add_link_options(${BOOTGATE_SANITIZER_FLAGS})
+endif()
+
+function(bootgate_target_defaults target)
+  target_compile_options(${target} PRIVATE ${BOOTGATE_WARNINGS})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+endfunction()

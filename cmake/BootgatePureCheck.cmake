@@ -1,0 +1,43 @@
+# Fails configuration if a pure target (attest, policy) reaches an I/O library through its link
+# closure. DESIGN.md: the pure layers never link ESYS/TCTI, SQLite or gRPC.
+set(BOOTGATE_FORBIDDEN_IN_PURE
+    "PkgConfig::TSS2_ESYS" "tss2-esys" "tss2-tctildr" "tss2-tcti" "SQLite::SQLite3" "sqlite3"
+    "gRPC::" "grpc" "protobuf::" "yaml-cpp")
+
+function(_bootgate_collect_links target out_var)
+  set(seen ${${out_var}})
+  if(NOT TARGET ${target})
+    return()
+  endif()
+  get_target_property(aliased ${target} ALIASED_TARGET)
+  if(aliased)
+    set(target ${aliased})
+  endif()
+  get_target_property(links ${target} LINK_LIBRARIES)
+  get_target_property(ilinks ${target} INTERFACE_LINK_LIBRARIES)
+  foreach(lib IN LISTS links ilinks)
+    if(NOT lib OR lib MATCHES "NOTFOUND$" OR lib IN_LIST seen)
+      continue()
+    endif()
+    string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" lib "${lib}")
+    list(APPEND seen ${lib})
+    _bootgate_collect_links(${lib} seen)
+  endforeach()
+  set(${out_var} ${seen} PARENT_SCOPE)
+endfunction()
+
+function(bootgate_assert_pure target)
+  set(closure "")
+  _bootgate_collect_links(${target} closure)
+  foreach(lib IN LISTS closure)
+    foreach(bad IN LISTS BOOTGATE_FORBIDDEN_IN_PURE)
+      string(FIND "${lib}" "${bad}" pos)
+      if(pos EQUAL 0)
+        message(FATAL_ERROR "pure target ${target} links I/O library '${lib}' (DESIGN.md: attest "
+                            "and policy take bytes and return values)")
+      endif()
+    endforeach()
+  endforeach()
+  list(LENGTH closure n)
+  message(STATUS "bootgate: ${target} is pure (${n} libraries in its link closure)")
+endfunction()

@@ -1,0 +1,16 @@
+// Top-level subcommands of the bootgate CLI. Each takes the arguments after its name and returns
+// the process exit code (see args.h).
+#ifndef BOOTGATE_VERIFIER_CLI_COMMANDS_H_
+#define BOOTGATE_VERIFIER_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace bootgate::cli {
+
+int RunEventlogCommand(const std::vector<std::string>& args);  // eventlog_cmd.cc
+int RunQuoteCommand(const std::vector<std::string>& args);     // quote_cmd.cc
+
+}  // namespace bootgate::cli
+
+#endif  // BOOTGATE_VERIFIER_CLI_COMMANDS_H_

@@ -1,0 +1,42 @@
+// bootgate: offline tools over the attestation core.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "verifier/cli/args.h"
+#include "verifier/cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(bootgate - measured-boot attestation tools
+
+Usage:
+  bootgate eventlog show FILE [--json]        decode a TCG event log
+  bootgate eventlog replay FILE --json        replay a log into PCR values per bank
+  bootgate quote verify --ak AK --quote QUOTE --signature SIG --nonce HEX
+                        [--eventlog LOG] [--pcrs PCRS.json] [--json]
+                                              verify a TPM2 quote, check by check
+  bootgate COMMAND --help                     help for one command
+
+Exit codes:
+  0  success (for `quote verify`: every check passed)
+  1  evidence was checked and rejected (a verdict, with named findings)
+  2  usage error (unknown command or flag, missing argument)
+  3  input unreadable or malformed (file missing, log or structure does not parse)
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? bootgate::cli::kExitUsage : bootgate::cli::kExitOk;
+  }
+  std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "eventlog") return bootgate::cli::RunEventlogCommand(rest);
+  if (command == "quote") return bootgate::cli::RunQuoteCommand(rest);
+  std::fprintf(stderr, "bootgate: unknown command '%s' (see bootgate --help)\n", command.c_str());
+  return bootgate::cli::kExitUsage;
+}
