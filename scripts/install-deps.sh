@@ -15,6 +15,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # software TPM and reference tools used by integration tests
   swtpm swtpm-tools tpm2-tools openssl iproute2 procps
+  # demo output formatting
+  python3
 )
 
 missing=()

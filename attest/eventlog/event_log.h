@@ -48,10 +48,17 @@ struct UnverifiedEventLog {
   std::optional<uint8_t> startup_locality;
   // Every record including the header record (index 0).
   std::vector<Event> events;
+  // Zero bytes after the last record (firmware that hands over its whole log buffer; quirks.h).
+  size_t trailing_zero_bytes = 0;
 };
 
 // Parses a whole log. Strict: any malformed record is an InvalidArgument error naming the event
-// index and field; trailing zero padding after the last record is accepted.
+// index and field ("event 57: event size 4294967295 exceeds cap 1048576"); trailing zero padding
+// after the last record is accepted. Beyond the record framing it checks what replay relies on:
+// the Spec ID event comes first and only there, every crypto-agile record carries exactly one
+// digest per Spec ID algorithm (sized from the Spec ID event), measured events target PCRs 0-23,
+// and a StartupLocality event (at most one, locality 0, 3 or 4) follows a Spec ID header and
+// precedes every PCR 0 measurement.
 absl::StatusOr<UnverifiedEventLog> ParseEventLog(ByteSpan data);
 
 }  // namespace bootgate::attest

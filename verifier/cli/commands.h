@@ -10,6 +10,10 @@ namespace bootgate::cli {
 
 int RunEventlogCommand(const std::vector<std::string>& args);  // eventlog_cmd.cc
 int RunQuoteCommand(const std::vector<std::string>& args);     // quote_cmd.cc
+// Admin client of the verifier (mutual TLS): admin_cmd.cc.
+int RunNodesCommand(const std::vector<std::string>& args);
+int RunAttestationsCommand(const std::vector<std::string>& args);
+int RunTokensCommand(const std::vector<std::string>& args);
 
 }  // namespace bootgate::cli
 

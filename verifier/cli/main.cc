@@ -16,6 +16,12 @@ Usage:
   bootgate quote verify --ak AK --quote QUOTE --signature SIG --nonce HEX
                         [--eventlog LOG] [--pcrs PCRS.json] [--json]
                                               verify a TPM2 quote, check by check
+  bootgate nodes list|show ID|revoke ID [--json]
+                                              enrolled nodes (verifier admin API, mutual TLS)
+  bootgate attestations list [--node ID] [--json]
+  bootgate attestations show ID [--json]      attestation records with their findings
+  bootgate tokens list [--json]               issued join tokens
+        admin commands connect with --config VERIFIER.yaml|DIR, or --server --ca --cert --key
   bootgate COMMAND --help                     help for one command
 
 Exit codes:
@@ -37,6 +43,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "eventlog") return bootgate::cli::RunEventlogCommand(rest);
   if (command == "quote") return bootgate::cli::RunQuoteCommand(rest);
+  if (command == "nodes") return bootgate::cli::RunNodesCommand(rest);
+  if (command == "attestations") return bootgate::cli::RunAttestationsCommand(rest);
+  if (command == "tokens") return bootgate::cli::RunTokensCommand(rest);
   std::fprintf(stderr, "bootgate: unknown command '%s' (see bootgate --help)\n", command.c_str());
   return bootgate::cli::kExitUsage;
 }

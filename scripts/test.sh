@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, configures, builds and runs the whole suite with ctest.
+#
+#   scripts/test.sh                 # release build + sanitizer (ASan+UBSan) build, all labels
+#   BOOTGATE_TEST_LABELS=unit scripts/test.sh    # only some ctest labels (regex)
+#   BOOTGATE_SKIP_SANITIZE=1 scripts/test.sh     # local quick run without the sanitizer pass
+#
+# Labels: unit (pure code, real fixtures), cli (the built binaries), fuzz-corpus (fuzz seeds and
+# past crashers replayed), swtpm (integration against a real software TPM; never skipped here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+"$root/scripts/install-deps.sh"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+labels=${BOOTGATE_TEST_LABELS:-}
+# CI must exercise the swtpm tests; a missing swtpm is a failure, not a skip.
+unset BOOTGATE_ALLOW_SKIP_SWTPM
+
+run_suite() {
+  local dir=$1; shift
+  echo "== configure $dir ($*)"
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || {
+    cat "$dir.configure.log"; return 1; }
+  echo "== build $dir"
+  cmake --build "$dir" -j "$jobs"
+  echo "== test $dir"
+  local args=(--test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600)
+  [ -n "$labels" ] && args+=(-L "$labels")
+  ctest "${args[@]}"
+}
+
+mkdir -p "$root/build"
+run_suite "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "${BOOTGATE_SKIP_SANITIZE:-0}" != 1 ]; then
+  # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (clang).
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DBOOTGATE_SANITIZE=ON \
+    -DBOOTGATE_BENCHMARKS=OFF -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
+fi
+echo "== all tests passed"

@@ -1,0 +1,116 @@
+#include "verifier/service/admin_service.h"
+
+#include <grpcpp/security/auth_context.h>
+#include <grpcpp/server_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "verifier/service/convert.h"
+
+namespace bootgate::verifier {
+
+namespace v1 = ::bootgate::v1;
+
+namespace {
+
+// The client certificate's subject, for the audit record of a revocation.
+std::string Caller(grpc::ServerContext* context) {
+  if (context == nullptr) return "unknown";
+  std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  if (!auth) return "unknown";
+  std::vector<std::string> ids;
+  for (const grpc::string_ref& id : auth->GetPeerIdentity()) ids.emplace_back(id.data(), id.size());
+  return ids.empty() ? "unknown" : absl::StrJoin(ids, ",");
+}
+
+}  // namespace
+
+grpc::Status AdminServiceImpl::ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* req,
+                                         v1::ListNodesResponse* resp) {
+  auto nodes = ctx_.store->ListNodes(req->limit());
+  if (!nodes.ok()) return ToGrpcStatus(nodes.status());
+  for (const NodeRecord& n : *nodes) NodeToProto(n, resp->add_nodes());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::GetNode(grpc::ServerContext*, const v1::GetNodeRequest* req,
+                                       v1::Node* resp) {
+  auto node = ctx_.store->GetNode(req->node_id());
+  if (!node.ok()) return ToGrpcStatus(node.status());
+  if (!node->has_value()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("node ", req->node_id(), " not found"));
+  }
+  NodeToProto(**node, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::RevokeNode(grpc::ServerContext* context,
+                                          const v1::RevokeNodeRequest* req, v1::Node* resp) {
+  if (req->node_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "node_id is required");
+  }
+  if (req->reason().size() > 1024) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reason: at most 1024 bytes");
+  }
+  const std::string reason = req->reason().empty()
+                                 ? absl::StrCat("revoked by ", Caller(context))
+                                 : absl::StrCat(req->reason(), " (by ", Caller(context), ")");
+  auto node = ctx_.store->RevokeNode(req->node_id(), reason, ctx_.clock->Now());
+  if (!node.ok()) return ToGrpcStatus(node.status());
+  ctx_.logger->Warning("node.revoked", {{"node", node->node_id}, {"reason", node->revoke_reason}});
+  NodeToProto(*node, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListEnrollments(grpc::ServerContext*,
+                                               const v1::ListEnrollmentsRequest* req,
+                                               v1::ListEnrollmentsResponse* resp) {
+  auto list = ctx_.store->ListEnrollments(req->limit());
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (const EnrollmentRecord& e : *list) EnrollmentToProto(e, resp->add_enrollments());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListAttestations(grpc::ServerContext*,
+                                                const v1::ListAttestationsRequest* req,
+                                                v1::ListAttestationsResponse* resp) {
+  auto list = ctx_.store->ListAttestations(req->node_id(), req->limit());
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (const AttestationRecord& a : *list) AttestationToProto(a, resp->add_attestations());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::GetAttestation(grpc::ServerContext*,
+                                              const v1::GetAttestationRequest* req,
+                                              v1::AttestationRecord* resp) {
+  auto a = ctx_.store->GetAttestation(req->attestation_id(), req->include_evidence());
+  if (!a.ok()) return ToGrpcStatus(a.status());
+  if (!a->has_value()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("attestation ", req->attestation_id(), " not found"));
+  }
+  AttestationToProto(**a, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext*, const v1::ListTokensRequest* req,
+                                          v1::ListTokensResponse* resp) {
+  auto list = ctx_.store->ListTokens(req->node_id(), req->limit());
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (const TokenRecord& t : *list) TokenToProto(t, resp->add_tokens());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListPolicies(grpc::ServerContext*, const v1::ListPoliciesRequest*,
+                                            v1::ListPoliciesResponse* resp) {
+  v1::PolicyInfo* p = resp->add_policies();
+  p->set_policy_id(policy_->id());
+  p->set_kind(policy_->kind());
+  p->set_path(policy_->path());
+  p->set_content(policy_->content());
+  p->set_active(true);
+  return grpc::Status::OK;
+}
+
+}  // namespace bootgate::verifier

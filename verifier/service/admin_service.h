@@ -1,0 +1,44 @@
+// Admin service (mutual TLS only; served on its own port): inventory, records, revocation, the
+// active policy.
+#ifndef BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
+#define BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
+
+#include "bootgate/v1/admin.grpc.pb.h"
+#include "verifier/appraise/policy.h"
+#include "verifier/service/context.h"
+
+namespace bootgate::verifier {
+
+class AdminServiceImpl final : public bootgate::v1::Admin::Service {
+ public:
+  AdminServiceImpl(ServiceContext ctx, const Policy* policy) : ctx_(ctx), policy_(policy) {}
+
+  grpc::Status ListNodes(grpc::ServerContext*, const bootgate::v1::ListNodesRequest* request,
+                         bootgate::v1::ListNodesResponse* response) override;
+  grpc::Status GetNode(grpc::ServerContext*, const bootgate::v1::GetNodeRequest* request,
+                       bootgate::v1::Node* response) override;
+  grpc::Status RevokeNode(grpc::ServerContext* context,
+                          const bootgate::v1::RevokeNodeRequest* request,
+                          bootgate::v1::Node* response) override;
+  grpc::Status ListEnrollments(grpc::ServerContext*,
+                               const bootgate::v1::ListEnrollmentsRequest* request,
+                               bootgate::v1::ListEnrollmentsResponse* response) override;
+  grpc::Status ListAttestations(grpc::ServerContext*,
+                                const bootgate::v1::ListAttestationsRequest* request,
+                                bootgate::v1::ListAttestationsResponse* response) override;
+  grpc::Status GetAttestation(grpc::ServerContext*,
+                              const bootgate::v1::GetAttestationRequest* request,
+                              bootgate::v1::AttestationRecord* response) override;
+  grpc::Status ListTokens(grpc::ServerContext*, const bootgate::v1::ListTokensRequest* request,
+                          bootgate::v1::ListTokensResponse* response) override;
+  grpc::Status ListPolicies(grpc::ServerContext*, const bootgate::v1::ListPoliciesRequest* request,
+                            bootgate::v1::ListPoliciesResponse* response) override;
+
+ private:
+  ServiceContext ctx_;
+  const Policy* policy_;
+};
+
+}  // namespace bootgate::verifier
+
+#endif  // BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_

@@ -1,0 +1,81 @@
+// Wires a configuration into running gRPC servers: loads the components (store, EK trust store,
+// allow-list, policy, EAR key, issuer), creates the services with them, and starts two servers:
+//  - the agent API (Enrollment, Attestation, health) with server-authenticated TLS on `listen`;
+//  - the admin API (Admin, health) with mutual TLS on `admin_listen`: the client certificate must
+//    chain to tls.ca (the TLS handshake fails otherwise, before any RPC).
+// Both report SERVING through the standard grpc.health.v1 service. Port 0 binds a free port;
+// agent_port() / admin_port() tell which. Shared by `bootgate-verifier serve` and the in-process
+// service tests so that both exercise exactly the same wiring.
+#ifndef BOOTGATE_VERIFIER_SERVICE_SERVER_H_
+#define BOOTGATE_VERIFIER_SERVICE_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "attest/crypto/random.h"
+#include "verifier/appraise/policy.h"
+#include "verifier/config/config.h"
+#include "verifier/enroll/ek_allow_list.h"
+#include "verifier/enroll/ek_trust.h"
+#include "verifier/service/admin_service.h"
+#include "verifier/service/attestation_service.h"
+#include "verifier/service/enrollment_service.h"
+#include "verifier/store/store.h"
+#include "verifier/tokens/ear.h"
+#include "verifier/tokens/issuer.h"
+#include "verifier/util/clock.h"
+#include "verifier/util/logging.h"
+
+namespace bootgate::verifier {
+
+// Everything a verifier needs besides clock, randomness and logger, loaded from a configuration.
+struct VerifierComponents {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<EkTrustStore> ek_trust;
+  std::unique_ptr<EkAllowList> ek_allow_list;  // null when not configured
+  std::unique_ptr<Policy> policy;
+  std::unique_ptr<EarSigner> ear;
+  std::unique_ptr<TokenIssuer> issuer;
+};
+
+// Errors name the component and file. The policy's PCRs must be part of pcr_selection.
+absl::StatusOr<VerifierComponents> LoadComponents(const VerifierConfig& config);
+
+class VerifierServer {
+ public:
+  // `clock`, `rng` (thread-safe) and `logger` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<VerifierServer>> Start(const VerifierConfig& config,
+                                                               VerifierComponents components,
+                                                               const Clock* clock,
+                                                               attest::RandomSource* rng,
+                                                               Logger* logger);
+  ~VerifierServer();
+
+  int agent_port() const { return agent_port_; }
+  int admin_port() const { return admin_port_; }
+  Store* store() const { return components_.store.get(); }
+
+  // Stops accepting calls and waits up to `grace` for running ones; idempotent.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+ private:
+  VerifierServer() = default;
+
+  VerifierComponents components_;
+  std::unique_ptr<EnrollmentServiceImpl> enrollment_;
+  std::unique_ptr<AttestationServiceImpl> attestation_;
+  std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<grpc::Server> agent_server_;
+  std::unique_ptr<grpc::Server> admin_server_;
+  int agent_port_ = 0;
+  int admin_port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace bootgate::verifier
+
+#endif  // BOOTGATE_VERIFIER_SERVICE_SERVER_H_

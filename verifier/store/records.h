@@ -1,0 +1,128 @@
+// Rows of the verifier's evidence store (store.h). Plain values; timestamps are absl::Time.
+#ifndef BOOTGATE_VERIFIER_STORE_RECORDS_H_
+#define BOOTGATE_VERIFIER_STORE_RECORDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "attest/util/bytes.h"
+#include "verifier/codes.h"
+
+namespace bootgate::verifier {
+
+using attest::Bytes;
+
+// TPMS_CLOCK_INFO of an authentic quote.
+struct ClockState {
+  uint64_t clock = 0;
+  uint32_t reset_count = 0;
+  uint32_t restart_count = 0;
+  bool safe = false;
+};
+
+inline constexpr char kVerdictAffirming[] = "affirming";
+inline constexpr char kVerdictContraindicated[] = "contraindicated";
+
+struct NodeRecord {
+  std::string node_id;
+  Bytes ak_name;
+  Bytes ak_public;  // TPM2B_PUBLIC as enrolled
+  Bytes ek_public;  // TPM2B_PUBLIC as enrolled
+  std::string ek_public_sha256;
+  std::string ek_cert_sha256;
+  uint32_t ek_cert_nv_index = 0;
+  Bytes ek_cert;  // DER
+  std::string tpm_manufacturer;
+  std::string tpm_model;
+  std::string tpm_version;
+  std::string hostname;
+  absl::Time enrolled_at = absl::InfinitePast();
+  std::string enrollment_id;
+  std::optional<absl::Time> revoked_at;
+  std::string revoke_reason;
+  std::optional<absl::Time> last_attested_at;
+  std::string last_attestation_id;
+  std::string last_verdict;
+  std::optional<ClockState> last_clock;
+
+  bool revoked() const { return revoked_at.has_value(); }
+};
+
+enum class EnrollmentState { kChallenged, kEnrolled, kRejected };
+const char* EnrollmentStateName(EnrollmentState state);
+
+struct EnrollmentRecord {
+  std::string enrollment_id;
+  absl::Time created_at = absl::InfinitePast();
+  absl::Time expires_at = absl::InfinitePast();
+  EnrollmentState state = EnrollmentState::kRejected;
+  Findings findings;
+  Bytes request;  // the StartEnrollmentRequest exactly as received (raw evidence)
+  Bytes secret;   // the credential challenge secret; erased when the enrollment finishes
+  // The node this enrollment creates once activation succeeds (its node_id is set when known).
+  NodeRecord node;
+  std::optional<absl::Time> finished_at;
+};
+
+struct NonceRecord {
+  Bytes nonce;
+  std::string node_id;
+  std::string selection;  // PCR selection spec requested with it
+  absl::Time issued_at = absl::InfinitePast();
+  absl::Time expires_at = absl::InfinitePast();
+  std::optional<absl::Time> used_at;
+};
+
+enum class NonceState { kFresh, kUnknown, kUsed, kExpired };
+
+struct NonceConsumption {
+  NonceState state = NonceState::kUnknown;
+  NonceRecord record;  // set unless kUnknown
+};
+
+struct AttestationRecord {
+  std::string attestation_id;
+  std::string node_id;
+  absl::Time created_at = absl::InfinitePast();
+  std::string verdict = kVerdictContraindicated;
+  Findings findings;
+  std::string checks_json;  // [{"name":..,"state":..,"detail":..}] in pipeline order
+  std::string policy_id;
+  std::optional<ClockState> clock;
+  bool new_boot = false;
+  std::string token_id;
+  std::string ear_jwt;
+  int64_t appraisal_micros = 0;
+  // Raw evidence as received.
+  Bytes nonce;
+  Bytes quote;
+  Bytes signature;
+  std::string pcrs_json;  // {"sha256": {"0": "hex"}} as supplied (valid requests only)
+  Bytes event_log;
+  Bytes ima_log;
+};
+
+struct TokenRecord {
+  std::string token_id;
+  std::string node_id;
+  std::string attestation_id;
+  absl::Time issued_at = absl::InfinitePast();
+  absl::Time expires_at = absl::InfinitePast();
+  std::string issuer;
+  std::string status;  // "issued" or "failed"
+  std::string reason;
+};
+
+struct AuditEvent {
+  int64_t seq = 0;
+  absl::Time at = absl::InfinitePast();
+  std::string kind;     // e.g. "enrollment.rejected", "node.revoked", "attestation"
+  std::string subject;  // the id the event is about
+  std::string detail;
+};
+
+}  // namespace bootgate::verifier
+
+#endif  // BOOTGATE_VERIFIER_STORE_RECORDS_H_

@@ -1,0 +1,100 @@
+// The verifier's durable evidence store: SQLite in WAL mode (synchronous=FULL, so a committed
+// record survives a crash), schema versioned with PRAGMA user_version and migrated at open.
+// Tables: nodes, enrollments, nonces, attestations (+ one findings row per finding), tokens,
+// audit_events. Every write that belongs together (an attestation, its findings, its token, the
+// node's clock state and the audit event) is one transaction.
+//
+// Thread-safe: one connection, serialized by a mutex (appraisal work happens outside it).
+#ifndef BOOTGATE_VERIFIER_STORE_STORE_H_
+#define BOOTGATE_VERIFIER_STORE_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "verifier/store/records.h"
+#include "verifier/store/sqlite.h"
+
+namespace bootgate::verifier {
+
+inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr size_t kMaxListLimit = 1000;
+
+class Store {
+ public:
+  // Opens or creates the database at `path`. A file that is not a SQLite database, fails
+  // PRAGMA quick_check, or has a newer schema than this build knows is refused here with an
+  // error naming the file (DataLoss / FailedPrecondition), never later in the middle of a request.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+
+  absl::StatusOr<int> SchemaVersion();
+  const std::string& path() const { return path_; }
+
+  // --- Enrollments
+  absl::Status InsertEnrollment(const EnrollmentRecord& record);
+  absl::StatusOr<std::optional<EnrollmentRecord>> GetEnrollment(const std::string& id);
+  // Finishes a challenged enrollment: state, findings, finished_at, erases the secret, and when
+  // enrolled inserts or replaces the node (keeping an existing node's attestation history
+  // fields). One transaction with its audit event.
+  absl::Status FinishEnrollment(const std::string& id, EnrollmentState state,
+                                const Findings& findings, absl::Time at);
+  absl::StatusOr<std::vector<EnrollmentRecord>> ListEnrollments(size_t limit);
+
+  // --- Nodes
+  absl::StatusOr<std::optional<NodeRecord>> GetNode(const std::string& node_id);
+  absl::StatusOr<std::optional<NodeRecord>> GetNodeByAkName(attest::ByteSpan ak_name);
+  absl::StatusOr<std::vector<NodeRecord>> ListNodes(size_t limit);
+  // NotFound for an unknown node; revoking twice keeps the first time and reason.
+  absl::StatusOr<NodeRecord> RevokeNode(const std::string& node_id, const std::string& reason,
+                                        absl::Time at);
+  // True when some revoked node has this EK.
+  absl::StatusOr<bool> IsEkRevoked(const std::string& ek_public_sha256);
+
+  // --- Nonces
+  absl::Status InsertNonce(const NonceRecord& record);
+  // Looks the nonce up and, when fresh, marks it used in the same transaction: a nonce is
+  // accepted at most once even under concurrent requests.
+  absl::StatusOr<NonceConsumption> ConsumeNonce(attest::ByteSpan nonce, absl::Time now);
+
+  // --- Attestations and tokens
+  // Commits the attestation, its findings, the token (if any), the node's latest attestation and
+  // (when `node_clock` is set) its clock state, and an audit event, atomically.
+  absl::Status RecordAttestation(const AttestationRecord& record, const TokenRecord* token,
+                                 const std::optional<ClockState>& node_clock);
+  absl::StatusOr<std::optional<AttestationRecord>> GetAttestation(const std::string& id,
+                                                                  bool include_evidence);
+  // Newest first; empty node_id = all nodes. Evidence blobs are left out.
+  absl::StatusOr<std::vector<AttestationRecord>> ListAttestations(const std::string& node_id,
+                                                                  size_t limit);
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens(const std::string& node_id, size_t limit);
+
+  // --- Audit
+  absl::Status AppendAudit(const std::string& kind, const std::string& subject,
+                           const std::string& detail, absl::Time at);
+  absl::StatusOr<std::vector<AuditEvent>> ListAudit(size_t limit);
+
+ private:
+  Store(SqliteDb db, std::string path) : path_(std::move(path)), db_(std::move(db)) {}
+  absl::Status Initialize() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AuditLocked(const std::string& kind, const std::string& subject,
+                           const std::string& detail, absl::Time at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<NodeRecord>> QueryNode(const std::string& where,
+                                                      const std::string& text_arg,
+                                                      attest::ByteSpan blob_arg)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
+  absl::Mutex mu_;
+  SqliteDb db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace bootgate::verifier
+
+#endif  // BOOTGATE_VERIFIER_STORE_STORE_H_
