@@ -23,6 +23,10 @@
 #include "verifier/appraise/pcr_policy.h"
 
 namespace bootgate {
+
+// Created on first use, destroyed by main (server stopped, temporary directory removed).
+std::unique_ptr<testing::VerifierEnv> g_env;
+
 namespace {
 
 namespace v1 = ::bootgate::v1;
@@ -33,14 +37,14 @@ void Die(const char* what, const absl::Status& s) {
 }
 
 testing::VerifierEnv& Env() {
-  static testing::VerifierEnv* env = [] {
+  if (!g_env) {
     testing::EnvOptions options;
     options.quiet_logs = true;
     auto e = testing::VerifierEnv::Create(options);
     if (!e.ok()) Die("VerifierEnv", e.status());
-    return e->release();
-  }();
-  return *env;
+    g_env = *std::move(e);
+  }
+  return *g_env;
 }
 
 void BM_EnrollOverTls(benchmark::State& state) {
@@ -139,4 +143,11 @@ BENCHMARK(BM_Appraisal_KeylimeSecureBoot)->Unit(benchmark::kMicrosecond);
 }  // namespace
 }  // namespace bootgate
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  bootgate::g_env.reset();
+  return 0;
+}
