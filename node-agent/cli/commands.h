@@ -3,6 +3,7 @@
 #ifndef BOOTGATE_NODE_AGENT_CLI_COMMANDS_H_
 #define BOOTGATE_NODE_AGENT_CLI_COMMANDS_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "nlohmann/json.hpp"
 #include "node-agent/agent.h"
 #include "node-agent/cli/flags.h"
+
+namespace bootgate::agent {
+class VerifierClient;  // node-agent/client/verifier_client.h
+}  // namespace bootgate::agent
 
 namespace bootgate::agent::cli {
 
@@ -23,6 +28,9 @@ inline constexpr int kExitNoTpm = 3;            // no TPM device on this machine
 inline constexpr int kExitTctiUnreachable = 4;  // the TCTI could not reach the TPM
 inline constexpr int kExitLockout = 5;          // the TPM is in dictionary-attack lockout
 inline constexpr int kExitAuthFailure = 6;      // the TPM rejected an authorization
+// enroll / attest / join (a rejected enrollment or boot is kExitFailed).
+inline constexpr int kExitVerifierUnreachable = 7;  // no answer from the verifier (network, TLS)
+inline constexpr int kExitVerifierError = 8;        // the verifier refused the request (RPC error)
 
 // Prints "bootgate-agent: <message>" on stderr and returns the exit code for the status.
 int ReportError(const absl::Status& status);
@@ -78,6 +86,26 @@ int RunInfo(const std::vector<std::string>& args);      // info_cmd.cc
 int RunAk(const std::vector<std::string>& args);        // ak_cmd.cc
 int RunQuote(const std::vector<std::string>& args);     // quote_cmd.cc
 int RunActivate(const std::vector<std::string>& args);  // activate_cmd.cc
+int RunEnroll(const std::vector<std::string>& args);    // enroll_cmd.cc
+int RunAttest(const std::vector<std::string>& args);    // attest_cmd.cc
+int RunJoin(const std::vector<std::string>& args);      // join_cmd.cc
+
+// Reports an error of the enroll/attest/join flows: verifier RPC errors get exit code 7
+// (unreachable, deadline) or 8 (refused); everything else as ReportError.
+int ReportFlowError(const absl::Status& status);
+// Flags enroll, attest and join share: --verifier HOST:PORT, --ca FILE, --timeout SECONDS.
+void AddVerifierFlags(FlagSpec* spec);
+// Connects to --verifier with --ca. Returns kExitOk and sets `client`, or reports the error and
+// returns the exit code.
+int ConnectVerifier(const Settings& settings, const std::string& command,
+                    std::unique_ptr<VerifierClient>* client);
+// The firmware event log of --eventlog (default: securityfs). Returns kExitOk and sets `log`, or
+// reports the error and returns the exit code.
+int ReadEventLogSetting(const Settings& settings, attest::Bytes* log);
+inline constexpr char kVerifierFlagsHelp[] =
+    "  --verifier HOST:PORT  the verifier's agent port\n"
+    "  --ca FILE             PEM CA bundle the verifier's TLS certificate must chain to\n"
+    "  --timeout SECONDS     per-RPC deadline (default 30)\n";
 
 }  // namespace bootgate::agent::cli
 

@@ -16,6 +16,9 @@ constexpr char kUsage[] =
     "  ak         the attestation key (created under the EK when missing)\n"
     "  quote      quote a nonce over PCRs and write the evidence files\n"
     "  activate   TPM2_ActivateCredential with the AK and the EK\n"
+    "  enroll     enroll the AK with a verifier (EK certificates + credential activation)\n"
+    "  attest     attest the boot to the verifier (quote + event log) and print the verdict\n"
+    "  join       attest and unwrap the TPM-bound join token (to a file or a command)\n"
     "Run 'bootgate-agent COMMAND --help' for a command's flags.\n"
     "\n"
     "Exit codes:\n"
@@ -25,7 +28,10 @@ constexpr char kUsage[] =
     "  3  no TPM: the TPM device does not exist\n"
     "  4  the TCTI could not reach the TPM (library missing, connection refused, I/O error)\n"
     "  5  the TPM is in dictionary-attack lockout\n"
-    "  6  the TPM rejected an authorization (wrong auth value or policy)\n";
+    "  6  the TPM rejected an authorization (wrong auth value or policy)\n"
+    "  7  the verifier could not be reached (network, TLS, deadline)\n"
+    "  8  the verifier refused the request (RPC error)\n"
+    "enroll/attest/join exit 1 when the verifier rejects the enrollment or the boot.\n";
 
 }  // namespace
 
@@ -45,6 +51,9 @@ int main(int argc, char** argv) {
   if (command == "ak") return cli::RunAk(args);
   if (command == "quote") return cli::RunQuote(args);
   if (command == "activate") return cli::RunActivate(args);
+  if (command == "enroll") return cli::RunEnroll(args);
+  if (command == "attest") return cli::RunAttest(args);
+  if (command == "join") return cli::RunJoin(args);
   std::cerr << "bootgate-agent: unknown command \"" << command << "\"\n" << kUsage;
   return cli::kExitUsage;
 }
