@@ -66,22 +66,28 @@ void BM_ParseAndReplay_KeylimeSecureBoot(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseAndReplay_KeylimeSecureBoot);
 
+// Verifies `q` against `replayed` the way the verifier does (requested selection, log replay).
+void VerifyQuotedLog(benchmark::State& state, const QuotedLog& q, const Bytes& nonce,
+                     const attest::PcrValues& replayed) {
+  attest::QuoteInput in;
+  in.ak_public = q.ak.public_bytes();
+  in.attest = q.quote.attest;
+  in.signature = q.quote.signature;
+  in.nonce = nonce;
+  in.requested_selection = &q.selection;
+  in.replayed_pcrs = &replayed;
+  attest::QuoteResult r = attest::VerifyQuote(in);
+  if (!r.verdict) state.SkipWithError("quote did not verify");
+  benchmark::DoNotOptimize(r);
+}
+
 void FullAppraisal(benchmark::State& state, const testing::SoftwareAkOptions& options) {
   QuotedLog q = MakeQuotedLog(options);
   Bytes nonce = Nonce();
   for (auto _ : state) {
     auto parsed = attest::ParseEventLog(q.log);
     auto replayed = attest::ReplayEventLog(*parsed);
-    attest::QuoteInput in;
-    in.ak_public = q.ak.public_bytes();
-    in.attest = q.quote.attest;
-    in.signature = q.quote.signature;
-    in.nonce = nonce;
-    in.requested_selection = &q.selection;
-    in.replayed_pcrs = &*replayed;
-    attest::QuoteResult r = attest::VerifyQuote(in);
-    if (!r.verdict) state.SkipWithError("quote did not verify");
-    benchmark::DoNotOptimize(r);
+    VerifyQuotedLog(state, q, nonce, *replayed);
   }
 }
 
@@ -102,18 +108,7 @@ void QuoteOnly(benchmark::State& state, const testing::SoftwareAkOptions& option
   QuotedLog q = MakeQuotedLog(options);
   auto replayed = attest::ReplayEventLog(*attest::ParseEventLog(q.log));
   Bytes nonce = Nonce();
-  for (auto _ : state) {
-    attest::QuoteInput in;
-    in.ak_public = q.ak.public_bytes();
-    in.attest = q.quote.attest;
-    in.signature = q.quote.signature;
-    in.nonce = nonce;
-    in.requested_selection = &q.selection;
-    in.replayed_pcrs = &*replayed;
-    attest::QuoteResult r = attest::VerifyQuote(in);
-    if (!r.verdict) state.SkipWithError("quote did not verify");
-    benchmark::DoNotOptimize(r);
-  }
+  for (auto _ : state) VerifyQuotedLog(state, q, nonce, *replayed);
 }
 void BM_QuoteOnly_Rsa2048(benchmark::State& state) { QuoteOnly(state, {}); }
 BENCHMARK(BM_QuoteOnly_Rsa2048);
