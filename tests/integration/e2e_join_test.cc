@@ -27,6 +27,7 @@
 #include "attest/eventlog/event_types.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/e2e_env.h"
 #include "tests/integration/swtpm_instance.h"
 #include "tests/testing/test_util.h"
 
@@ -38,19 +39,6 @@ using ::testing::HasSubstr;
 
 constexpr char kLog[] = "qemu/qemu-ovmf-secureboot-shim-grub/binary_bios_measurements";
 constexpr char kSelection[] = "sha256:0-7";
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  return text.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 // A copy of `log` with one byte of the first PCR 4 event's SHA-256 digest flipped.
 Bytes WithPcr4DigestChanged(const Bytes& log) {
@@ -73,72 +61,6 @@ Bytes WithPcr4DigestChanged(const Bytes& log) {
   return log;
 }
 
-// `bootgate-verifier serve` as a child process; stopped (SIGTERM, then SIGKILL) by its pid.
-class VerifierProcess {
- public:
-  VerifierProcess() = default;
-  VerifierProcess(const VerifierProcess&) = delete;
-  VerifierProcess& operator=(const VerifierProcess&) = delete;
-  ~VerifierProcess() { Stop(); }
-
-  void Start(const std::string& config, const std::string& port_file,
-             const std::string& admin_port_file, const std::string& log_file) {
-    const std::string binary = std::string(BOOTGATE_BIN_DIR) + "/bootgate-verifier";
-    std::vector<std::string> argv = {
-        binary,        "serve",   "--config",          config,
-        "--port-file", port_file, "--admin-port-file", admin_port_file};
-    std::vector<char*> c_argv;
-    for (std::string& a : argv) c_argv.push_back(a.data());
-    c_argv.push_back(nullptr);
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      const int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execv(binary.c_str(), c_argv.data());
-      _exit(127);
-    }
-  }
-
-  // Waits until the port file holds a port; empty when the verifier exited or timed out.
-  std::string WaitForPort(const std::string& port_file) {
-    for (int i = 0; i < 300; ++i) {
-      std::string port = ReadText(port_file);
-      port.erase(std::remove_if(port.begin(), port.end(), ::isspace), port.end());
-      if (!port.empty()) return port;
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return "";
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return "";
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
 TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
   BOOTGATE_REQUIRE_SWTPM();
   auto started = SwtpmInstance::Start();
@@ -156,23 +78,23 @@ TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
   ASSERT_EQ(init.exit_code, 0) << init.err;
   CommandResult replay = RunBinary("bootgate", {"eventlog", "replay", "--json", log});
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
-  WriteText(dir + "/replay.json", replay.out);
+  E2eWriteText(dir + "/replay.json", replay.out);
   CommandResult policy =
       RunBinary("bootgate-verifier", {"policy", "from-pcrs", dir + "/replay.json", "--id", "e2e",
                                       "--selection", kSelection, "--out", dir + "/policy.yaml"});
   ASSERT_EQ(policy.exit_code, 0) << policy.err;
-  std::string config = ReadText(dir + "/verifier.yaml");
+  std::string config = E2eReadText(dir + "/verifier.yaml");
   ASSERT_THAT(config, HasSubstr("pcr_selection: sha256:0-9,11,14"));
   config = absl::StrReplaceAll(
       config, {{"listen: 127.0.0.1:7443", "listen: 127.0.0.1:0"},
                {"listen: 127.0.0.1:7444", "listen: 127.0.0.1:0"},
                {"pcr_selection: sha256:0-9,11,14", absl::StrCat("pcr_selection: ", kSelection)}});
-  WriteText(dir + "/verifier.yaml", config);
+  E2eWriteText(dir + "/verifier.yaml", config);
 
-  VerifierProcess verifier;
+  E2eVerifierProcess verifier;
   verifier.Start(dir + "/verifier.yaml", dir + "/port", dir + "/admin-port", dir + "/serve.log");
   const std::string port = verifier.WaitForPort(dir + "/port");
-  ASSERT_FALSE(port.empty()) << "verifier did not start: " << ReadText(dir + "/serve.log");
+  ASSERT_FALSE(port.empty()) << "verifier did not start: " << E2eReadText(dir + "/serve.log");
   const std::vector<std::string> common = {"--verifier",  absl::StrCat("127.0.0.1:", port),
                                            "--ca",        dir + "/ca.pem",
                                            "--tcti",      tpm->tcti(),
@@ -185,7 +107,7 @@ TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
   CommandResult enrolled = agent({"enroll"});
   ASSERT_EQ(enrolled.exit_code, 0) << enrolled.out << enrolled.err;
   EXPECT_THAT(enrolled.out, ::testing::MatchesRegex("node-[0-9a-f]{16}\n"));
-  const std::string node_id = ReadText(tpm->WorkPath("agent-state") + "/node_id");
+  const std::string node_id = E2eReadText(tpm->WorkPath("agent-state") + "/node_id");
   EXPECT_THAT(enrolled.out, HasSubstr(node_id));
   struct stat st {};
   ASSERT_EQ(stat((tpm->WorkPath("agent-state") + "/node_id").c_str(), &st), 0);
@@ -194,7 +116,7 @@ TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
   const std::string token_file = tpm->WorkPath("join-token");
   CommandResult joined = agent({"join", "--eventlog", log, "--token-file", token_file});
   ASSERT_EQ(joined.exit_code, 0) << joined.out << joined.err;
-  std::string token = ReadText(token_file);
+  std::string token = E2eReadText(token_file);
   if (!token.empty() && token.back() == '\n') token.pop_back();
   ASSERT_TRUE(std::regex_match(token, std::regex("[a-z0-9]{6}\\.[a-z0-9]{16}"))) << token;
   ASSERT_EQ(stat(token_file.c_str(), &st), 0);
@@ -204,8 +126,8 @@ TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
   EXPECT_THAT(joined.out, ::testing::Not(HasSubstr(token.substr(7))));
   // The verifier's file issuer published the same token ("TOKEN NODE EXPIRY" lines).
   const std::vector<std::string> issued =
-      absl::StrSplit(ReadText(dir + "/tokens.txt"), '\n', absl::SkipEmpty());
-  ASSERT_EQ(issued.size(), 1u) << ReadText(dir + "/tokens.txt");
+      absl::StrSplit(E2eReadText(dir + "/tokens.txt"), '\n', absl::SkipEmpty());
+  ASSERT_EQ(issued.size(), 1u) << E2eReadText(dir + "/tokens.txt");
   const std::vector<std::string> fields = absl::StrSplit(issued[0], ' ', absl::SkipEmpty());
   ASSERT_GE(fields.size(), 2u);
   EXPECT_EQ(fields[0], token);
@@ -217,7 +139,7 @@ TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
       agent({"join", "--eventlog", log, "--exec", absl::StrCat("touch ", exec_dir, "/{token}")});
   ASSERT_EQ(exec.exit_code, 0) << exec.out << exec.err;
   const std::vector<std::string> issued_now =
-      absl::StrSplit(ReadText(dir + "/tokens.txt"), '\n', absl::SkipEmpty());
+      absl::StrSplit(E2eReadText(dir + "/tokens.txt"), '\n', absl::SkipEmpty());
   ASSERT_EQ(issued_now.size(), 2u);
   const std::string second = std::vector<std::string>(absl::StrSplit(issued_now[1], ' '))[0];
   EXPECT_EQ(access((exec_dir + "/" + second).c_str(), F_OK), 0) << second;
@@ -228,7 +150,7 @@ TEST(E2eJoinTest, EnrollJoinAndTamperedLogOverTls) {
   EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
   const std::string tampered = tpm->WorkPath("tampered.bin");
   const Bytes changed = WithPcr4DigestChanged(ReadTestData(kLog));
-  WriteText(tampered, std::string(changed.begin(), changed.end()));
+  E2eWriteText(tampered, std::string(changed.begin(), changed.end()));
   CommandResult bad = agent({"attest", "--eventlog", tampered});
   EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
   EXPECT_THAT(bad.out, HasSubstr("EVENTLOG_REPLAY_MISMATCH"));
