@@ -26,11 +26,18 @@ function(_bootgate_collect_links target out_var)
   set(${out_var} ${seen} PARENT_SCOPE)
 endfunction()
 
+# bootgate_assert_pure(target [ALLOW prefix...]): ALLOW exempts named pure parsers from the list
+# (bootgate_policy parses its YAML documents with yaml-cpp); everything else stays forbidden.
 function(bootgate_assert_pure target)
+  cmake_parse_arguments(PURE "" "" "ALLOW" ${ARGN})
+  set(forbidden ${BOOTGATE_FORBIDDEN_IN_PURE})
+  foreach(allowed IN LISTS PURE_ALLOW)
+    list(REMOVE_ITEM forbidden "${allowed}")
+  endforeach()
   set(closure "")
   _bootgate_collect_links(${target} closure)
   foreach(lib IN LISTS closure)
-    foreach(bad IN LISTS BOOTGATE_FORBIDDEN_IN_PURE)
+    foreach(bad IN LISTS forbidden)
       string(FIND "${lib}" "${bad}" pos)
       if(pos EQUAL 0)
         message(FATAL_ERROR "pure target ${target} links I/O library '${lib}' (DESIGN.md: attest "

@@ -15,6 +15,9 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # software TPM and reference tools used by integration tests
   swtpm swtpm-tools tpm2-tools openssl iproute2 procps
+  # image tests (label image): pesign -h and systemd-measure as independent references for
+  # Authenticode and UKI PCR 11, systemd-boot/systemd-stub binaries, objcopy to build a UKI
+  pesign systemd systemd-boot-efi binutils
   # demo output formatting
   python3
 )

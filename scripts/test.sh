@@ -6,7 +6,9 @@
 #   BOOTGATE_SKIP_SANITIZE=1 scripts/test.sh     # local quick run without the sanitizer pass
 #
 # Labels: unit (pure code, real fixtures), cli (the built binaries), fuzz-corpus (fuzz seeds and
-# past crashers replayed), swtpm (integration against a real software TPM; never skipped here).
+# past crashers replayed), swtpm (integration against a real software TPM; never skipped here),
+# image (from-image digests on real Debian shim/grub/kernel packages that a ctest fixture fetches
+# with apt-get download, compared with pesign and systemd-measure; never skipped either).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

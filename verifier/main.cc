@@ -33,10 +33,13 @@ Usage:
         create a development PKI (CA, server and admin certificates, EAR signing key) and
         DIR/verifier.yaml using it; never overwrites existing files
   bootgate-verifier serve --config FILE [--port-file F] [--admin-port-file F]
+                          [--allow-unsigned-policies]
         run the verifier; prints "listening on HOST:PORT" (agent API, TLS) and
         "admin listening on HOST:PORT" (admin API, mutual TLS); with `listen: 127.0.0.1:0` the
-        bound ports can be read from the port files; SIGINT/SIGTERM shut down gracefully
-  bootgate-verifier check --config FILE
+        bound ports can be read from the port files; SIGINT/SIGTERM shut down gracefully.
+        --allow-unsigned-policies (development only, logged at every start and reload) loads
+        golden-image policies without a signature from a trusted key
+  bootgate-verifier check --config FILE [--allow-unsigned-policies]
         load the configuration and everything it names (store, EK CAs, policy, keys), then exit
   bootgate-verifier policy from-pcrs PCRS.json --id ID [--selection SPEC] [--out FILE]
         write a PCR-value policy allowing exactly these values (PCRS.json in the
@@ -79,28 +82,32 @@ int RunInit(const std::vector<std::string>& args) {
 }
 
 int RunCheck(const std::vector<std::string>& args) {
-  auto parsed = cli::ParseArgs(args, {"config"}, {});
+  auto parsed = cli::ParseArgs(args, {"config"}, {"allow-unsigned-policies"});
   if (!parsed.ok() || parsed->help || !parsed->Has("config")) {
-    std::fputs("usage: bootgate-verifier check --config FILE\n",
+    std::fputs("usage: bootgate-verifier check --config FILE [--allow-unsigned-policies]\n",
                parsed.ok() && parsed->help ? stdout : stderr);
     return parsed.ok() && parsed->help ? kExitOk : kExitUsage;
   }
   auto config = LoadConfigFile(parsed->Get("config"));
   if (!config.ok()) return Fail(kExitBadInput, config.status());
-  auto components = LoadComponents(*config);
+  LoadOptions load;
+  load.allow_unsigned_policies = parsed->Has("allow-unsigned-policies");
+  auto components = LoadComponents(*config, load);
   if (!components.ok()) return Fail(kExitBadInput, components.status());
   std::printf("ok: %zu EK root(s), %zu intermediate(s), policy %s, store %s (schema %d)\n",
               components->ek_trust->roots(), components->ek_trust->intermediates(),
-              components->policy->id().c_str(), config->database.c_str(),
+              components->policy->Get()->id().c_str(), config->database.c_str(),
               components->store->SchemaVersion().value_or(-1));
   return kExitOk;
 }
 
 int RunServe(const std::vector<std::string>& args) {
-  auto parsed = cli::ParseArgs(args, {"config", "port-file", "admin-port-file"}, {});
+  auto parsed = cli::ParseArgs(args, {"config", "port-file", "admin-port-file"},
+                               {"allow-unsigned-policies"});
   if (!parsed.ok() || parsed->help || !parsed->Has("config")) {
     std::fputs(
-        "usage: bootgate-verifier serve --config FILE [--port-file F] [--admin-port-file F]\n",
+        "usage: bootgate-verifier serve --config FILE [--port-file F] [--admin-port-file F] "
+        "[--allow-unsigned-policies]\n",
         parsed.ok() && parsed->help ? stdout : stderr);
     if (!parsed.ok()) std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
     return parsed.ok() && parsed->help ? kExitOk : kExitUsage;
@@ -118,9 +125,18 @@ int RunServe(const std::vector<std::string>& args) {
   SystemClock clock;
   OsRandom rng;
   Logger logger(config->log_format == "json" ? LogFormat::kJson : LogFormat::kText, stderr, &clock);
-  auto components = LoadComponents(*config);
+  LoadOptions load;
+  load.clock = &clock;
+  load.logger = &logger;
+  load.allow_unsigned_policies = parsed->Has("allow-unsigned-policies");
+  if (load.allow_unsigned_policies) {
+    logger.Warning("DEVELOPMENT MODE: --allow-unsigned-policies",
+                   {{"effect", "golden-image policies are loaded without a trusted signature; "
+                               "never use this in production"}});
+  }
+  auto components = LoadComponents(*config, load);
   if (!components.ok()) return Fail(kExitBadInput, components.status());
-  const std::string policy_id = components->policy->id();
+  const std::string policy_id = components->policy->Get()->id();
   auto server = VerifierServer::Start(*config, *std::move(components), &clock, &rng, &logger);
   if (!server.ok()) return Fail(kExitBadInput, server.status());
 

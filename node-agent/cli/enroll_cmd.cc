@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "node-agent/cli/commands.h"
 #include "node-agent/client/verifier_client.h"
@@ -23,6 +24,8 @@ constexpr char kUsage[] =
     "Exit code 1 when the verifier rejects the enrollment (its findings are printed).\n"
     "\n"
     "  --hostname NAME       label sent with the enrollment (default: this host's name)\n"
+    "  --labels K=V[,K=V]    node-group labels (e.g. group=workers); the verifier's policy picks\n"
+    "                        the golden images a node must match by them\n"
     "  --json                print {\"enrolled\", \"node_id\", \"enrollment_id\", \"findings\"}\n";
 
 std::string LocalHostname() {
@@ -79,7 +82,7 @@ int ReadEventLogSetting(const Settings& settings, attest::Bytes* log) {
 int RunEnroll(const std::vector<std::string>& args) {
   FlagSpec spec;
   AddVerifierFlags(&spec);
-  spec.value_flags.insert("hostname");
+  spec.value_flags.insert({"hostname", "labels"});
   spec.bool_flags.insert("json");
   static const std::string usage = absl::StrCat(kUsage, kVerifierFlagsHelp);
   CommandStart start = StartCommand(args, spec, "enroll", usage.c_str());
@@ -92,7 +95,18 @@ int RunEnroll(const std::vector<std::string>& args) {
   if (!agent.ok()) return ReportError(agent.status());
   const std::string hostname =
       settings.flags().Has("hostname") ? settings.flags().Get("hostname") : LocalHostname();
-  absl::StatusOr<EnrollResult> result = Enroll(**agent, *client, hostname);
+  std::map<std::string, std::string> labels;
+  if (settings.flags().Has("labels")) {
+    for (absl::string_view item :
+         absl::StrSplit(settings.flags().Get("labels"), ',', absl::SkipEmpty())) {
+      const size_t eq = item.find('=');
+      if (eq == absl::string_view::npos || eq == 0) {
+        return UsageError(absl::StrCat("--labels: '", item, "' is not KEY=VALUE"), "enroll");
+      }
+      labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+    }
+  }
+  absl::StatusOr<EnrollResult> result = Enroll(**agent, *client, hostname, labels);
   if (!result.ok()) return ReportFlowError(result.status());
 
   if (settings.flags().Has("json")) {

@@ -125,7 +125,8 @@ absl::StatusOr<v1::AttestResponse> VerifierClient::Attest(const v1::AttestReques
 }
 
 absl::StatusOr<EnrollResult> Enroll(Agent& agent, VerifierClient& client,
-                                    const std::string& hostname) {
+                                    const std::string& hostname,
+                                    const std::map<std::string, std::string>& labels) {
   ASSIGN_OR_RETURN(TpmIdentity identity, ReadTpmIdentity(agent.tpm()));
   ASSIGN_OR_RETURN(EkInventory inventory, ReadEkInventory(agent.tpm(), identity.nv_buffer_max));
   ASSIGN_OR_RETURN(EkPublicReport ek, agent.EkPublic());
@@ -143,6 +144,7 @@ absl::StatusOr<EnrollResult> Enroll(Agent& agent, VerifierClient& client,
   start.set_ek_public(ToString(ek.public_blob));
   start.set_ak_public(ToString(ak.blob.public_blob));
   start.set_hostname(hostname);
+  for (const auto& [key, value] : labels) (*start.mutable_labels())[key] = value;
 
   ASSIGN_OR_RETURN(v1::StartEnrollmentResponse challenge, client.StartEnrollment(start));
   EnrollResult result;

@@ -4,6 +4,7 @@
 #ifndef BOOTGATE_NODE_AGENT_CLIENT_VERIFIER_CLIENT_H_
 #define BOOTGATE_NODE_AGENT_CLIENT_VERIFIER_CLIENT_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,8 +54,10 @@ struct EnrollResult {
 // StartEnrollment with every EK certificate, the EK public and the AK public (created when
 // missing), ActivateCredential of the challenge, FinishEnrollment. Stores the node id in the state
 // directory when enrolled.
+// `labels` are the node-group labels (policies select golden images by them).
 absl::StatusOr<EnrollResult> Enroll(Agent& agent, VerifierClient& client,
-                                    const std::string& hostname);
+                                    const std::string& hostname,
+                                    const std::map<std::string, std::string>& labels = {});
 
 // GetChallenge, quote + PCR read over the challenged selection, Attest. A NONCE_EXPIRED or
 // NONCE_USED answer is retried with a new challenge (a few times).

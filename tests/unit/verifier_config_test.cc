@@ -121,6 +121,32 @@ TEST(ConfigTest, InvalidValuesAreRejected) {
   EXPECT_THAT(Error(""), HasSubstr("empty"));
 }
 
+TEST(ConfigTest, GoldenImagePoliciesComeFromADirectoryWithTrustedKeys) {
+  std::string golden = std::string(kMinimal);
+  golden.replace(golden.find("policy: policy.yaml"), 19,
+                 "policy_dir: policies\npolicy_keys: [keys/a.pub, /etc/keys/b.pub]\n"
+                 "policy_reload_interval: 0s");
+  auto c = ParseConfig(golden, "/etc/bootgate");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->policy, "");
+  EXPECT_EQ(c->policy_dir, "/etc/bootgate/policies");
+  EXPECT_EQ(c->policy_keys,
+            (std::vector<std::string>{"/etc/bootgate/keys/a.pub", "/etc/keys/b.pub"}));
+  EXPECT_EQ(c->policy_reload_interval, absl::ZeroDuration());
+  EXPECT_EQ(ParseConfig(kMinimal, "/etc")->policy_reload_interval, absl::Seconds(5));
+
+  EXPECT_THAT(Error(std::string(kMinimal) + "policy_dir: policies\n"), HasSubstr("exactly one"));
+  std::string neither = std::string(kMinimal);
+  neither.replace(neither.find("policy: policy.yaml"), 19, "");
+  EXPECT_THAT(Error(neither), HasSubstr("exactly one of 'policy: FILE'"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "policy_keys: k.pub\n"),
+              HasSubstr("only golden-image policies"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "policy_reload_interval: often\n"),
+              HasSubstr("policy_reload_interval"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "policy_keys: {a: 1}\n"),
+              HasSubstr("expected a list"));
+}
+
 TEST(ConfigTest, IssuerIsExactlyOneOfFileAndExec) {
   std::string both = std::string(kMinimal) + "";
   both.replace(both.find("  file: tokens.txt"), 18,

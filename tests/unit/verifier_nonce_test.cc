@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/fixed_random.h"
 #include "tests/verifier/verifier_env.h"
+#include "verifier/appraise/active_policy.h"
 #include "verifier/appraise/pcr_policy.h"
 #include "verifier/service/attestation_service.h"
 #include "verifier/store/store.h"
@@ -40,7 +41,7 @@ class NonceTest : public ::testing::Test {
     auto policy =
         PcrValuePolicy::Parse("id: p\npcrs:\n  sha256:\n    0: " + std::string(64, '0'), "");
     ASSERT_TRUE(policy.ok()) << policy.status();
-    policy_ = *std::move(policy);
+    policy_ = ActivePolicy::Fixed(*std::move(policy), &clock_);
     auto key = GenerateEcP256Key();
     auto signer = EarSigner::FromPem(*PrivateKeyPem(key->get()));
     ASSERT_TRUE(signer.ok());
@@ -60,7 +61,7 @@ class NonceTest : public ::testing::Test {
   testing::FixedRandom rng_{42};
   Logger logger_{LogFormat::kText, stderr, &clock_};
   std::unique_ptr<Store> store_;
-  std::unique_ptr<Policy> policy_;
+  std::unique_ptr<ActivePolicy> policy_;
   std::unique_ptr<EarSigner> ear_;
   std::unique_ptr<TokenIssuer> issuer_;
   std::unique_ptr<AttestationServiceImpl> service_;

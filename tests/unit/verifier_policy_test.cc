@@ -37,9 +37,9 @@ TEST(PcrPolicyTest, SeveralAllowedValuesPerPcr) {
   EXPECT_THAT(policy->RequiredPcrs(), SizeIs(2));
   attest::VerifiedEventLog events;
   attest::PcrValues quoted = {{TPM2_ALG_SHA256, {{0, Hex(kA)}, {4, Hex(kB)}, {7, Hex(kC)}}}};
-  EXPECT_THAT(policy->Evaluate(quoted, events), IsEmpty());
+  EXPECT_THAT(policy->Evaluate(quoted, events, {}).violations, IsEmpty());
   quoted[TPM2_ALG_SHA256][4] = Hex(kC);  // the other allowed image
-  EXPECT_THAT(policy->Evaluate(quoted, events), IsEmpty());
+  EXPECT_THAT(policy->Evaluate(quoted, events, {}).violations, IsEmpty());
 }
 
 TEST(PcrPolicyTest, EveryViolationIsNamed) {
@@ -47,7 +47,7 @@ TEST(PcrPolicyTest, EveryViolationIsNamed) {
       Parse("id: p\npcrs:\n  sha256:\n    0: " + kA + "\n    4: " + kB + "\n    9: " + kC + "\n");
   ASSERT_NE(policy, nullptr);
   attest::PcrValues quoted = {{TPM2_ALG_SHA256, {{0, Hex(kB)}, {4, Hex(kA)}}}};
-  Findings f = policy->Evaluate(quoted, {});
+  Findings f = policy->Evaluate(quoted, {}, {}).violations;
   ASSERT_THAT(f, SizeIs(3));
   EXPECT_EQ(f[0].code, "POLICY_PCR_MISMATCH");
   EXPECT_THAT(f[0].detail, HasSubstr("sha256:0 = " + kB));
@@ -60,7 +60,7 @@ TEST(PcrPolicyTest, BanksAreSeparate) {
   auto policy = Parse("id: p\npcrs:\n  sha1:\n    0: " + std::string(40, 'a') + "\n");
   ASSERT_NE(policy, nullptr);
   attest::PcrValues quoted = {{TPM2_ALG_SHA256, {{0, Hex(kA)}}}};
-  Findings f = policy->Evaluate(quoted, {});
+  Findings f = policy->Evaluate(quoted, {}, {}).violations;
   ASSERT_THAT(f, SizeIs(1));
   EXPECT_EQ(f[0].code, "POLICY_PCR_NOT_QUOTED");
 }
@@ -68,7 +68,7 @@ TEST(PcrPolicyTest, BanksAreSeparate) {
 TEST(PcrPolicyTest, JsonIsAcceptedToo) {
   auto policy = Parse(R"({"id": "j", "pcrs": {"sha256": {"7": [")" + kA + R"("]}}})");
   ASSERT_NE(policy, nullptr);
-  EXPECT_THAT(policy->Evaluate({{TPM2_ALG_SHA256, {{7, Hex(kA)}}}}, {}), IsEmpty());
+  EXPECT_THAT(policy->Evaluate({{TPM2_ALG_SHA256, {{7, Hex(kA)}}}}, {}, {}).violations, IsEmpty());
 }
 
 TEST(PcrPolicyTest, TheIdChangesWithTheContent) {
@@ -102,7 +102,7 @@ TEST(PcrPolicyTest, GeneratedPolicyRoundTrips) {
   auto policy = Parse(PcrPolicyYaml("gen", values));
   ASSERT_NE(policy, nullptr);
   EXPECT_THAT(policy->RequiredPcrs(), SizeIs(3));
-  EXPECT_THAT(policy->Evaluate(values, {}), IsEmpty());
+  EXPECT_THAT(policy->Evaluate(values, {}, {}).violations, IsEmpty());
 }
 
 // --- clockInfo monotonicity per AK.

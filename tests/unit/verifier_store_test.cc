@@ -216,6 +216,46 @@ TEST_F(StoreTest, AttestationWithFindingsTokenAndClockIsOneTransaction) {
   EXPECT_EQ(tokens->at(0).expires_at, a.created_at + absl::Hours(1));
 }
 
+TEST_F(StoreTest, EnrollmentLabelsBecomeTheNodesAndAReEnrollmentReplacesThem) {
+  EnrollmentRecord e = Enrollment("enr-1", "node-1");
+  e.node.labels = {{"group", "workers"}, {"zone", "eu-1"}};
+  ASSERT_TRUE(store_->InsertEnrollment(e).ok());
+  EXPECT_EQ(store_->GetEnrollment("enr-1").value()->node.labels, e.node.labels);
+  EXPECT_TRUE(store_->GetNode("node-1").value() == std::nullopt);
+  ASSERT_TRUE(store_->FinishEnrollment("enr-1", EnrollmentState::kEnrolled, {}, kT0).ok());
+  EXPECT_EQ(store_->GetNode("node-1").value()->labels, e.node.labels);
+
+  EnrollmentRecord again = Enrollment("enr-2", "node-1");
+  again.node.labels = {{"group", "control-plane"}};
+  ASSERT_TRUE(store_->InsertEnrollment(again).ok());
+  ASSERT_TRUE(store_->FinishEnrollment("enr-2", EnrollmentState::kEnrolled, {}, kT0).ok());
+  auto nodes = store_->ListNodes(10).value();
+  ASSERT_THAT(nodes, SizeIs(1));
+  EXPECT_EQ(nodes[0].labels, again.node.labels);
+}
+
+TEST_F(StoreTest, WhatThePolicyMatchedIsRecordedWithTheAttestation) {
+  ASSERT_TRUE(store_->InsertEnrollment(Enrollment("enr-1", "node-1")).ok());
+  ASSERT_TRUE(store_->FinishEnrollment("enr-1", EnrollmentState::kEnrolled, {}, kT0).ok());
+  AttestationRecord a;
+  a.attestation_id = "att-1";
+  a.node_id = "node-1";
+  a.created_at = kT0;
+  a.checks_json = "[]";
+  a.policy_id = "fleet@sha256:0123456789abcdef";
+  a.policy_matched = "golden image debian-12 6.1.0-27 on platform ovmf 2023.05";
+  a.policy_warnings = {{"POLICY_SBAT_LEVEL_MISMATCH", "warn only"}};
+  a.policy_explanation = "PCR 4: boot chain matches\nPCR 7: SecureBoot enabled";
+  ASSERT_TRUE(store_->RecordAttestation(a, nullptr, std::nullopt).ok());
+  Open();
+  auto got = store_->GetAttestation("att-1", false).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->policy_matched, a.policy_matched);
+  EXPECT_EQ(got->policy_warnings, a.policy_warnings);
+  EXPECT_EQ(got->policy_explanation, a.policy_explanation);
+  EXPECT_EQ(store_->ListAttestations("", 10).value().at(0).policy_matched, a.policy_matched);
+}
+
 TEST_F(StoreTest, ReopenKeepsEverything) {
   ASSERT_TRUE(store_->InsertEnrollment(Enrollment("enr-1", "node-1")).ok());
   ASSERT_TRUE(store_->FinishEnrollment("enr-1", EnrollmentState::kEnrolled, {}, kT0).ok());

@@ -15,6 +15,8 @@
 #include "attest/util/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_util.h"
+#include "policy/loader.h"
+#include "policy/signing.h"
 #include "verifier/appraise/pcr_policy.h"
 #include "verifier/pki/dev_pki.h"
 #include "verifier/tokens/join_token.h"
@@ -97,6 +99,11 @@ absl::StatusOr<std::unique_ptr<VerifierEnv>> VerifierEnv::Create(const EnvOption
   env->pcrs_ = r.values;
   RETURN_IF_ERROR(verifier::WriteNewFile(env->dir_ + "/policy.yaml",
                                          verifier::PcrPolicyYaml("test-golden", env->pcrs_)));
+  ASSIGN_OR_RETURN(attest::EvpPkeyPtr policy_key, verifier::GenerateEcP256Key());
+  ASSIGN_OR_RETURN(env->policy_key_pem_, verifier::PrivateKeyPem(policy_key.get()));
+  ASSIGN_OR_RETURN(std::string policy_pub, verifier::PublicKeyPem(policy_key.get()));
+  RETURN_IF_ERROR(verifier::WriteNewFile(env->dir_ + "/policy-signing.pub", policy_pub));
+  env->allow_unsigned_policies_ = options.allow_unsigned_policies;
 
   // The generated configuration, adjusted for tests: free ports, test limits and issuer.
   ASSIGN_OR_RETURN(std::string yaml, verifier::ReadFile(env->dir_ + "/verifier.yaml"));
@@ -118,6 +125,18 @@ absl::StatusOr<std::unique_ptr<VerifierEnv>> VerifierEnv::Create(const EnvOption
         verifier::WriteNewFile(env->dir_ + "/ek-allow-list.txt", options.ek_allow_list_text));
     absl::StrAppend(&yaml, "ek_allow_list: ek-allow-list.txt\n");
   }
+  if (!options.golden_policy_files.empty()) {
+    std::filesystem::create_directory(env->policy_dir());
+    for (const auto& [name, content] : options.golden_policy_files) {
+      RETURN_IF_ERROR(verifier::WriteNewFile(env->policy_dir() + "/" + name, content));
+      if (options.sign_policies) {
+        ASSIGN_OR_RETURN(std::string sig, env->SignPolicy(content));
+        RETURN_IF_ERROR(verifier::WriteNewFile(env->policy_dir() + "/" + name + ".sig", sig));
+      }
+    }
+    replace("policy: policy.yaml", "policy_dir: policies");
+    absl::StrAppend(&yaml, "policy_keys: [policy-signing.pub]\npolicy_reload_interval: 0s\n");
+  }
   RETURN_IF_ERROR(verifier::WriteFileAtomic(env->dir_ + "/verifier.yaml", yaml));
   ASSIGN_OR_RETURN(env->config_, verifier::LoadConfigFile(env->dir_ + "/verifier.yaml"));
   if (options.quiet_logs) env->log_sink_.reset(std::fopen("/dev/null", "w"));
@@ -135,7 +154,12 @@ VerifierEnv::~VerifierEnv() {
 
 absl::Status VerifierEnv::Start() {
   Stop();
-  ASSIGN_OR_RETURN(verifier::VerifierComponents components, verifier::LoadComponents(config_));
+  verifier::LoadOptions load;
+  load.clock = &clock_;
+  load.logger = logger_.get();
+  load.allow_unsigned_policies = allow_unsigned_policies_;
+  ASSIGN_OR_RETURN(verifier::VerifierComponents components,
+                   verifier::LoadComponents(config_, load));
   ASSIGN_OR_RETURN(server_, verifier::VerifierServer::Start(config_, std::move(components), &clock_,
                                                             &rng_, logger_.get()));
   ASSIGN_OR_RETURN(std::string ca, verifier::ReadFile(config_.tls.ca));
@@ -181,6 +205,12 @@ absl::StatusOr<TestTpm> VerifierEnv::MakeTpm(const SoftwareAkOptions& ak_options
   return TestTpm{std::move(ek), std::move(ak), std::move(cert), ""};
 }
 
+absl::StatusOr<std::string> VerifierEnv::SignPolicy(const std::string& yaml) const {
+  ASSIGN_OR_RETURN(policy::PolicySet set, policy::ParsePolicyDocuments(yaml, "test policy"));
+  ASSIGN_OR_RETURN(policy::PolicySignature sig, policy::SignPolicySet(set, policy_key_pem_));
+  return policy::SerializeSignatureYaml(sig);
+}
+
 absl::StatusOr<v1::StartEnrollmentResponse> VerifierEnv::StartEnrollment(const TestTpm& tpm) {
   v1::StartEnrollmentRequest req;
   v1::EkCertificate* c = req.add_ek_certificates();
@@ -190,6 +220,7 @@ absl::StatusOr<v1::StartEnrollmentResponse> VerifierEnv::StartEnrollment(const T
   req.set_ek_public(std::string(tpm.ek.public_bytes().begin(), tpm.ek.public_bytes().end()));
   req.set_ak_public(std::string(tpm.ak.public_bytes().begin(), tpm.ak.public_bytes().end()));
   req.set_hostname("test-node");
+  for (const auto& [key, value] : tpm.labels) (*req.mutable_labels())[key] = value;
   v1::StartEnrollmentResponse resp;
   grpc::ClientContext ctx;
   RETURN_IF_ERROR(ToStatus(enrollment_->StartEnrollment(&ctx, req, &resp)));

@@ -8,6 +8,7 @@
 #include <grpcpp/channel.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,7 @@ struct TestTpm {
   SoftwareAk ak;
   attest::X509Ptr ek_cert;
   std::string node_id;  // after enrollment
+  std::map<std::string, std::string> labels;  // sent with the enrollment
 };
 
 struct EnvOptions {
@@ -98,6 +100,12 @@ struct EnvOptions {
   size_t max_event_log_bytes = 256u << 10;
   size_t max_ima_log_bytes = 256u << 10;
   bool quiet_logs = false;  // benchmarks: the verifier's log lines go to /dev/null
+  // Golden-image mode: these files (name, YAML) go into DIR/policies, configured as policy_dir
+  // instead of the PCR-value policy. Each is signed (detached NAME.sig) with the environment's
+  // policy key, whose public key is configured in policy_keys, unless `sign_policies` is false.
+  std::vector<std::pair<std::string, std::string>> golden_policy_files;
+  bool sign_policies = true;
+  bool allow_unsigned_policies = false;
 };
 
 class VerifierEnv {
@@ -109,6 +117,11 @@ class VerifierEnv {
   void Stop();
 
   const std::string& dir() const { return dir_; }
+  std::string policy_dir() const { return dir_ + "/policies"; }
+  // The environment's policy signing key (P-256, PEM) and its public key.
+  const std::string& policy_key_pem() const { return policy_key_pem_; }
+  // A policy file signed with the environment's key: the detached signature's YAML.
+  absl::StatusOr<std::string> SignPolicy(const std::string& yaml) const;
   const verifier::VerifierConfig& config() const { return config_; }
   FakeClock& clock() { return clock_; }
   const EkCa& ek_ca() const { return ek_ca_; }
@@ -170,6 +183,8 @@ class VerifierEnv {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_sink_{nullptr, &std::fclose};
   std::unique_ptr<verifier::Logger> logger_;
   EkCa ek_ca_;
+  std::string policy_key_pem_;
+  bool allow_unsigned_policies_ = false;
   attest::Bytes event_log_;
   attest::PcrSelection selection_;
   attest::PcrValues pcrs_;

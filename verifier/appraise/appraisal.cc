@@ -220,11 +220,14 @@ Appraisal Appraiser::Appraise(const AppraisalInput& in) const {
                      std::string(verified.status().message())}},
                    ""};
          }
-         Findings f = policy_->Evaluate(out.quoted_pcrs, *verified);
-         if (!f.empty()) return {std::move(f), ""};
+         PolicyOutcome outcome = policy_->Evaluate(out.quoted_pcrs, *verified, in.policy_context);
+         out.policy_matched = outcome.matched;
+         out.policy_warnings = std::move(outcome.warnings);
+         out.policy_explanation = std::move(outcome.explanation);
+         if (!outcome.violations.empty()) return {std::move(outcome.violations), ""};
          return {{},
-                 absl::StrCat("satisfied ", policy_->id(), " (", policy_->RequiredPcrs().size(),
-                              " PCRs)")};
+                 absl::StrCat("satisfied ", policy_->id(),
+                              outcome.matched.empty() ? "" : absl::StrCat(": ", outcome.matched))};
        }},
   };
 

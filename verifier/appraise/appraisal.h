@@ -56,6 +56,7 @@ struct AppraisalInput {
   attest::ByteSpan signature;
   const attest::PcrValues* pcrs = nullptr;  // the agent's PCR_Read values (never null)
   attest::ByteSpan event_log;
+  PolicyContext policy_context;  // the node's labels and the appraisal time
 };
 
 struct Appraisal {
@@ -66,6 +67,9 @@ struct Appraisal {
   std::optional<ClockState> node_clock;  // the clock state to store for the node (high-water)
   bool new_boot = false;
   std::string policy_id;
+  std::string policy_matched;
+  Findings policy_warnings;
+  std::string policy_explanation;
   attest::PcrValues quoted_pcrs;
 
   bool affirming() const { return verdict == kVerdictAffirming; }

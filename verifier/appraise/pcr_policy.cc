@@ -132,8 +132,9 @@ attest::PcrSet PcrValuePolicy::RequiredPcrs() const {
   return out;
 }
 
-Findings PcrValuePolicy::Evaluate(const attest::PcrValues& quoted,
-                                  const attest::VerifiedEventLog& /*events*/) const {
+PolicyOutcome PcrValuePolicy::Evaluate(const attest::PcrValues& quoted,
+                                       const attest::VerifiedEventLog& /*events*/,
+                                       const PolicyContext& /*context*/) const {
   // A PCR-value policy needs only the authenticated PCR values; the verified events are for
   // event-level policies.
   Findings findings;
@@ -162,7 +163,12 @@ Findings PcrValuePolicy::Evaluate(const attest::PcrValues& quoted,
                        id_, " (allowed: ", absl::StrJoin(allowed_hex, ", "), ")")});
     }
   }
-  return findings;
+  PolicyOutcome out;
+  out.explanation = absl::StrCat(allowed_.size() - findings.size(), " of ", allowed_.size(),
+                                 " PCR values allowed by ", id_);
+  if (findings.empty()) out.matched = absl::StrCat("PCR values of ", id_);
+  out.violations = std::move(findings);
+  return out;
 }
 
 std::string PcrPolicyYaml(const std::string& id, const attest::PcrValues& values) {

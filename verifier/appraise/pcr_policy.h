@@ -36,8 +36,8 @@ class PcrValuePolicy final : public Policy {
   const std::string& content() const override { return content_; }
   const std::string& path() const override { return path_; }
   attest::PcrSet RequiredPcrs() const override;
-  Findings Evaluate(const attest::PcrValues& quoted,
-                    const attest::VerifiedEventLog& events) const override;
+  PolicyOutcome Evaluate(const attest::PcrValues& quoted, const attest::VerifiedEventLog& events,
+                         const PolicyContext& context) const override;
 
  private:
   PcrValuePolicy() = default;

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "attest/util/bytes.h"
 #include "bootgate/v1/admin.grpc.pb.h"
@@ -147,7 +148,9 @@ json NodeJson(const v1::Node& n) {
             {"revoke_reason", n.revoke_reason()},
             {"last_attested_at", Time(n.last_attested_at())},
             {"last_attestation_id", n.last_attestation_id()},
-            {"last_verdict", VerdictName(n.last_verdict())}};
+            {"last_verdict", VerdictName(n.last_verdict())},
+            {"labels", json::object()}};
+  for (const auto& [key, value] : n.labels()) j["labels"][key] = value;
   if (n.has_last_clock()) {
     j["last_clock"] = {{"clock", n.last_clock().clock()},
                        {"reset_count", n.last_clock().reset_count()},
@@ -170,6 +173,9 @@ json AttestationJson(const v1::AttestationRecord& a) {
             {"findings", FindingsJson(a.findings())},
             {"checks", checks},
             {"policy_id", a.policy_id()},
+            {"policy_matched", a.policy_matched()},
+            {"policy_warnings", FindingsJson(a.policy_warnings())},
+            {"policy_explanation", a.policy_explanation()},
             {"new_boot", a.new_boot()},
             {"token_id", a.token_id()},
             {"nonce", Hex(a.nonce())},
@@ -397,6 +403,7 @@ int RunAttestationsCommand(const std::vector<std::string>& args) {
                 Time(a.created_at()).c_str());
     std::printf("  verdict   %s\n  policy    %s\n", VerdictName(a.verdict()).c_str(),
                 a.policy_id().c_str());
+    if (!a.policy_matched().empty()) std::printf("  matched   %s\n", a.policy_matched().c_str());
     for (const v1::Check& c : a.checks()) {
       std::printf("  %-9s %-8s %s\n", c.name().c_str(), CheckStateName(c.state()).c_str(),
                   c.detail().c_str());
@@ -404,7 +411,16 @@ int RunAttestationsCommand(const std::vector<std::string>& args) {
     for (const v1::Finding& f : a.findings()) {
       std::printf("  finding   %s: %s\n", f.code().c_str(), f.detail().c_str());
     }
+    for (const v1::Finding& f : a.policy_warnings()) {
+      std::printf("  warning   %s: %s\n", f.code().c_str(), f.detail().c_str());
+    }
     if (!a.token_id().empty()) std::printf("  token     %s\n", a.token_id().c_str());
+    if (!a.policy_explanation().empty()) {
+      std::printf("  policy explanation:\n");
+      for (absl::string_view line : absl::StrSplit(a.policy_explanation(), '\n')) {
+        if (!line.empty()) std::printf("    %.*s\n", static_cast<int>(line.size()), line.data());
+      }
+    }
     return kExitOk;
   }
   std::fprintf(sub == "--help" || sub == "-h" ? stdout : stderr, "usage: %s\n\n%s", kUsage,
@@ -438,6 +454,100 @@ int RunTokensCommand(const std::vector<std::string>& args) {
                   t.node_id().c_str(), t.attestation_id().c_str(), Time(t.issued_at()).c_str(),
                   Time(t.expires_at()).c_str(), t.status().c_str(), t.issuer().c_str(),
                   t.reason().empty() ? "" : ": ", t.reason().c_str());
+    }
+    return kExitOk;
+  }
+  std::fprintf(sub == "--help" || sub == "-h" ? stdout : stderr, "usage: %s\n\n%s", kUsage,
+               kConnectionHelp);
+  return sub == "--help" || sub == "-h" ? kExitOk : kExitUsage;
+}
+
+int RunPoliciesCommand(const std::vector<std::string>& args) {
+  constexpr char kUsage[] =
+      "bootgate policies list [--content] [--json]\n"
+      "       bootgate policies push FILE [--sig FILE.sig] [--name NAME] [--json]\n"
+      "  list: the policy in force, when it was loaded, who signed it and the last reload error\n"
+      "  push: add or replace one file of the verifier's policy_dir; the verifier loads and\n"
+      "        verifies the whole new set first and refuses it (nothing changes) if it fails";
+  const std::string sub = args.empty() ? "" : args[0];
+  std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+  auto print = [](const v1::PolicyInfo& p, bool content) {
+    std::printf("policy  %s  (%s)\n  path    %s\n  loaded  %s\n", p.policy_id().c_str(),
+                p.kind().c_str(), p.path().c_str(), Time(p.loaded_at()).c_str());
+    for (const std::string& key : p.signed_by()) std::printf("  signed  %s\n", key.c_str());
+    if (p.signed_by().empty()) std::printf("  signed  (not signed)\n");
+    if (!p.last_reload_error().empty()) {
+      std::printf("  LAST RELOAD FAILED (this policy stayed active): %s\n",
+                  p.last_reload_error().c_str());
+    }
+    if (content) std::printf("%s\n", p.content().c_str());
+  };
+  auto to_json = [](const v1::PolicyInfo& p, bool content) {
+    json j = {{"policy_id", p.policy_id()},
+              {"kind", p.kind()},
+              {"path", p.path()},
+              {"active", p.active()},
+              {"loaded_at", Time(p.loaded_at())},
+              {"signed_by", json::array()},
+              {"last_reload_error", p.last_reload_error()}};
+    for (const std::string& key : p.signed_by()) j["signed_by"].push_back(key);
+    if (content) j["content"] = p.content();
+    return j;
+  };
+  if (sub == "list") {
+    Invocation inv = Prepare(rest, {}, {"content"}, kUsage, 0);
+    if (inv.exit_code >= 0) return inv.exit_code;
+    v1::ListPoliciesResponse resp;
+    grpc::Status s = inv.stub->ListPolicies(Context().get(), v1::ListPoliciesRequest(), &resp);
+    if (!s.ok()) return RpcFailed("ListPolicies", s);
+    if (inv.args.Has("json")) {
+      json out = json::array();
+      for (const v1::PolicyInfo& p : resp.policies()) {
+        out.push_back(to_json(p, inv.args.Has("content")));
+      }
+      PrintJson(out);
+      return kExitOk;
+    }
+    for (const v1::PolicyInfo& p : resp.policies()) print(p, inv.args.Has("content"));
+    return kExitOk;
+  }
+  if (sub == "push") {
+    Invocation inv = Prepare(rest, {"sig", "name"}, {}, kUsage, 1);
+    if (inv.exit_code >= 0) return inv.exit_code;
+    const std::string path = inv.args.positional[0];
+    auto content = verifier::ReadFile(path, 4u << 20);
+    if (!content.ok()) {
+      std::fprintf(stderr, "bootgate: %s\n", std::string(content.status().message()).c_str());
+      return kExitBadInput;
+    }
+    v1::PutPolicyRequest req;
+    const size_t slash = path.rfind('/');
+    req.set_file_name(inv.args.Has("name") ? inv.args.Get("name")
+                                           : (slash == std::string::npos ? path
+                                                                         : path.substr(slash + 1)));
+    req.set_content(*content);
+    const std::string sig_path =
+        inv.args.Has("sig") ? inv.args.Get("sig") : absl::StrCat(path, ".sig");
+    if (inv.args.Has("sig") || verifier::PathExists(sig_path)) {
+      auto sig = verifier::ReadFile(sig_path, 64 << 10);
+      if (!sig.ok()) {
+        std::fprintf(stderr, "bootgate: %s\n", std::string(sig.status().message()).c_str());
+        return kExitBadInput;
+      }
+      req.set_signature(*sig);
+    }
+    v1::PolicyInfo resp;
+    grpc::Status s = inv.stub->PutPolicy(Context().get(), req, &resp);
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+        s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      std::fprintf(stderr, "bootgate: policy refused: %s\n", s.error_message().c_str());
+      return kExitRejected;
+    }
+    if (!s.ok()) return RpcFailed("PutPolicy", s);
+    if (inv.args.Has("json")) {
+      PrintJson(to_json(resp, false));
+    } else {
+      print(resp, false);
     }
     return kExitOk;
   }

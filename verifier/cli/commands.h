@@ -10,10 +10,14 @@ namespace bootgate::cli {
 
 int RunEventlogCommand(const std::vector<std::string>& args);  // eventlog_cmd.cc
 int RunQuoteCommand(const std::vector<std::string>& args);     // quote_cmd.cc
+int RunPolicyCommand(const std::vector<std::string>& args);    // policy_cmd.cc
+// `bootgate policy from-image` (dispatched by RunPolicyCommand): policy_from_image_cmd.cc.
+int RunPolicyFromImageCommand(const std::vector<std::string>& args);
 // Admin client of the verifier (mutual TLS): admin_cmd.cc.
 int RunNodesCommand(const std::vector<std::string>& args);
 int RunAttestationsCommand(const std::vector<std::string>& args);
 int RunTokensCommand(const std::vector<std::string>& args);
+int RunPoliciesCommand(const std::vector<std::string>& args);
 
 }  // namespace bootgate::cli
 

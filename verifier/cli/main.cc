@@ -16,11 +16,18 @@ Usage:
   bootgate quote verify --ak AK --quote QUOTE --signature SIG --nonce HEX
                         [--eventlog LOG] [--pcrs PCRS.json] [--json]
                                               verify a TPM2 quote, check by check
+  bootgate policy learn --eventlog LOG [--name N] [--version V] [--out FILE]
+  bootgate policy sign --key KEY.pem [--detached] POLICY
+  bootgate policy verify --pub PUB.pem POLICY [--sig FILE.sig]
+  bootgate policy check --policy P (--pub PUB.pem | --allow-unsigned) --eventlog LOG
+                        [--pcrs PCRS.json] [--labels k=v,...] [--at TIME] [--json]
+                                              golden-measurement policies (docs/policy.md)
   bootgate nodes list|show ID|revoke ID [--json]
                                               enrolled nodes (verifier admin API, mutual TLS)
   bootgate attestations list [--node ID] [--json]
   bootgate attestations show ID [--json]      attestation records with their findings
   bootgate tokens list [--json]               issued join tokens
+  bootgate policies list|push FILE [--json]   the verifier's policy in force; add a policy file
         admin commands connect with --config VERIFIER.yaml|DIR, or --server --ca --cert --key
   bootgate COMMAND --help                     help for one command
 
@@ -43,9 +50,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "eventlog") return bootgate::cli::RunEventlogCommand(rest);
   if (command == "quote") return bootgate::cli::RunQuoteCommand(rest);
+  if (command == "policy") return bootgate::cli::RunPolicyCommand(rest);
   if (command == "nodes") return bootgate::cli::RunNodesCommand(rest);
   if (command == "attestations") return bootgate::cli::RunAttestationsCommand(rest);
   if (command == "tokens") return bootgate::cli::RunTokensCommand(rest);
+  if (command == "policies") return bootgate::cli::RunPoliciesCommand(rest);
   std::fprintf(stderr, "bootgate: unknown command '%s' (see bootgate --help)\n", command.c_str());
   return bootgate::cli::kExitUsage;
 }

@@ -71,6 +71,42 @@ Handler Duration(absl::Duration* out) {
   };
 }
 
+// A duration where 0 turns the feature off.
+Handler DurationOrZero(absl::Duration* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> absl::Status {
+    ASSIGN_OR_RETURN(std::string text, Scalar(n, path));
+    absl::Duration d;
+    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": '", text, "' is not a duration (examples: 0 = off, 5s, 1m)"));
+    }
+    *out = d;
+    return absl::OkStatus();
+  };
+}
+
+// A sequence of strings, or one string.
+Handler StringList(std::vector<std::string>* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> absl::Status {
+    out->clear();
+    if (n.IsScalar()) {
+      out->push_back(n.as<std::string>());
+      return absl::OkStatus();
+    }
+    if (!n.IsSequence()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": expected a list of strings"));
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      ASSIGN_OR_RETURN(std::string item, Scalar(n[i], absl::StrCat(path, "[", i, "]")));
+      if (item.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, "[", i, "]: empty"));
+      }
+      out->push_back(std::move(item));
+    }
+    return absl::OkStatus();
+  };
+}
+
 Handler Size(size_t* out) {
   return [out](const YAML::Node& n, const std::string& path) -> absl::Status {
     ASSIGN_OR_RETURN(std::string text, Scalar(n, path));
@@ -129,6 +165,9 @@ absl::Status ParseInto(const YAML::Node& root, VerifierConfig* c) {
       {"enrollment_ttl", Duration(&c->enrollment_ttl)},
       {"pcr_selection", String(&c->pcr_selection_spec)},
       {"policy", String(&c->policy)},
+      {"policy_dir", String(&c->policy_dir)},
+      {"policy_keys", StringList(&c->policy_keys)},
+      {"policy_reload_interval", DurationOrZero(&c->policy_reload_interval)},
       {"token_ttl", Duration(&c->token_ttl)},
       {"issuer", section(&issuer)},
       {"ear_signing_key", String(&c->ear_signing_key)},
@@ -153,7 +192,14 @@ absl::Status Validate(VerifierConfig* c, const std::string& base_dir) {
   RETURN_IF_ERROR(Require(c->tls.key, "tls.key"));
   RETURN_IF_ERROR(Require(c->database, "database"));
   RETURN_IF_ERROR(Require(c->ek_ca, "ek_ca"));
-  RETURN_IF_ERROR(Require(c->policy, "policy"));
+  if (c->policy.empty() == c->policy_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "set exactly one of 'policy: FILE' (PCR values) and 'policy_dir: DIR' (golden images)");
+  }
+  if (!c->policy.empty() && !c->policy_keys.empty()) {
+    return absl::InvalidArgumentError(
+        "policy_keys: only golden-image policies (policy_dir) are signed");
+  }
   RETURN_IF_ERROR(Require(c->ear_signing_key, "ear_signing_key"));
   RETURN_IF_ERROR(Require(c->verifier_id, "verifier_id"));
   if (c->log_format != "text" && c->log_format != "json") {
@@ -187,10 +233,11 @@ absl::Status Validate(VerifierConfig* c, const std::string& base_dir) {
         "limits: max_message_bytes must exceed max_event_log_bytes + max_ima_log_bytes");
   }
   for (std::string* p : {&c->tls.ca, &c->tls.cert, &c->tls.key, &c->database, &c->ek_ca,
-                         &c->ek_allow_list, &c->policy, &c->ear_signing_key, &c->issuer.file,
-                         &c->admin_client.cert, &c->admin_client.key}) {
+                         &c->ek_allow_list, &c->policy, &c->policy_dir, &c->ear_signing_key,
+                         &c->issuer.file, &c->admin_client.cert, &c->admin_client.key}) {
     *p = ResolvePath(base_dir, *p);
   }
+  for (std::string& key : c->policy_keys) key = ResolvePath(base_dir, key);
   return absl::OkStatus();
 }
 

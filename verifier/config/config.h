@@ -52,7 +52,10 @@ struct VerifierConfig {
   absl::Duration enrollment_ttl = absl::Minutes(5);
   std::string pcr_selection_spec = "sha256:0-9,11,14";
   attest::PcrSelection pcr_selection;
-  std::string policy;
+  std::string policy;      // a PCR-value policy file, or
+  std::string policy_dir;  // a directory of golden-image policy documents (docs/policy.md)
+  std::vector<std::string> policy_keys;  // PEM public keys whose policy signatures are trusted
+  absl::Duration policy_reload_interval = absl::Seconds(5);  // 0 = no hot reload
   absl::Duration token_ttl = absl::Hours(1);
   IssuerConfig issuer;
   std::string ear_signing_key;

@@ -102,14 +102,44 @@ grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext*, const v1::ListTo
   return grpc::Status::OK;
 }
 
+void AdminServiceImpl::ActivePolicyInfo(v1::PolicyInfo* p) const {
+  const std::shared_ptr<const Policy> policy = policy_->Get();
+  p->set_policy_id(policy->id());
+  p->set_kind(policy->kind());
+  p->set_path(policy->path());
+  p->set_content(policy->content());
+  p->set_active(true);
+  p->set_last_reload_error(policy_->last_reload_error());
+  SetTimestamp(policy_->loaded_at(), p->mutable_loaded_at());
+  for (const std::string& key : policy->signed_by()) p->add_signed_by(key);
+}
+
 grpc::Status AdminServiceImpl::ListPolicies(grpc::ServerContext*, const v1::ListPoliciesRequest*,
                                             v1::ListPoliciesResponse* resp) {
-  v1::PolicyInfo* p = resp->add_policies();
-  p->set_policy_id(policy_->id());
-  p->set_kind(policy_->kind());
-  p->set_path(policy_->path());
-  p->set_content(policy_->content());
-  p->set_active(true);
+  ActivePolicyInfo(resp->add_policies());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::PutPolicy(grpc::ServerContext* context,
+                                         const v1::PutPolicyRequest* req, v1::PolicyInfo* resp) {
+  if (directory_ == nullptr) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        "this verifier uses a single PCR-value policy file; PutPolicy needs policy_dir"));
+  }
+  PolicyFile file{req->file_name(), req->content(), req->signature()};
+  absl::Status put = directory_->Put(file);
+  ctx_.store
+      ->AppendAudit(put.ok() ? "policy.put" : "policy.put_refused", req->file_name(),
+                    put.ok() ? policy_->Get()->id() : std::string(put.message()),
+                    ctx_.clock->Now())
+      .IgnoreError();  // the audit line is best effort; the policy outcome is the answer
+  ctx_.logger->Log(put.ok() ? LogLevel::kInfo : LogLevel::kWarning,
+                   put.ok() ? "policy.put" : "policy.put_refused",
+                   {{"file", req->file_name()},
+                    {"peer", context != nullptr ? context->peer() : ""},
+                    {"result", put.ok() ? policy_->Get()->id() : std::string(put.message())}});
+  if (!put.ok()) return ToGrpcStatus(put);
+  ActivePolicyInfo(resp);
   return grpc::Status::OK;
 }
 

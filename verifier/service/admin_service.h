@@ -4,14 +4,17 @@
 #define BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
 
 #include "bootgate/v1/admin.grpc.pb.h"
-#include "verifier/appraise/policy.h"
+#include "verifier/appraise/active_policy.h"
+#include "verifier/appraise/policy_files.h"
 #include "verifier/service/context.h"
 
 namespace bootgate::verifier {
 
 class AdminServiceImpl final : public bootgate::v1::Admin::Service {
  public:
-  AdminServiceImpl(ServiceContext ctx, const Policy* policy) : ctx_(ctx), policy_(policy) {}
+  // `directory` is null unless the verifier runs with policy_dir (then PutPolicy works).
+  AdminServiceImpl(ServiceContext ctx, const ActivePolicy* policy, PolicyDirectory* directory)
+      : ctx_(ctx), policy_(policy), directory_(directory) {}
 
   grpc::Status ListNodes(grpc::ServerContext*, const bootgate::v1::ListNodesRequest* request,
                          bootgate::v1::ListNodesResponse* response) override;
@@ -33,10 +36,15 @@ class AdminServiceImpl final : public bootgate::v1::Admin::Service {
                           bootgate::v1::ListTokensResponse* response) override;
   grpc::Status ListPolicies(grpc::ServerContext*, const bootgate::v1::ListPoliciesRequest* request,
                             bootgate::v1::ListPoliciesResponse* response) override;
+  grpc::Status PutPolicy(grpc::ServerContext* context, const bootgate::v1::PutPolicyRequest* request,
+                         bootgate::v1::PolicyInfo* response) override;
 
  private:
   ServiceContext ctx_;
-  const Policy* policy_;
+  void ActivePolicyInfo(bootgate::v1::PolicyInfo* out) const;
+
+  const ActivePolicy* policy_;
+  PolicyDirectory* directory_;
 };
 
 }  // namespace bootgate::verifier

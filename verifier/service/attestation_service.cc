@@ -124,7 +124,11 @@ absl::Status AttestationServiceImpl::AttestEvidence(const v1::AttestRequest& req
   in.signature = attest::AsSpan(req.signature());
   in.pcrs = &*pcrs;
   in.event_log = attest::AsSpan(req.event_log());
-  Appraisal appraisal = appraiser_.Appraise(in);
+  if (in.node.has_value()) in.policy_context.labels = in.node->labels;
+  in.policy_context.now = now;
+  // One policy snapshot for the whole appraisal: a reload meanwhile does not change it.
+  const std::shared_ptr<const Policy> policy = policy_->Get();
+  Appraisal appraisal = Appraiser(policy.get()).Appraise(in);
 
   AttestationRecord rec;
   ASSIGN_OR_RETURN(rec.attestation_id, RandomId(*ctx_.rng, "att-"));
@@ -134,6 +138,9 @@ absl::Status AttestationServiceImpl::AttestEvidence(const v1::AttestRequest& req
   rec.findings = appraisal.findings;
   rec.checks_json = StagesToJson(appraisal.stages);
   rec.policy_id = appraisal.policy_id;
+  rec.policy_matched = appraisal.policy_matched;
+  rec.policy_warnings = appraisal.policy_warnings;
+  rec.policy_explanation = appraisal.policy_explanation;
   rec.clock = appraisal.clock;
   rec.new_boot = appraisal.new_boot;
   rec.nonce = ToBytes(req.nonce());
@@ -223,6 +230,7 @@ absl::Status AttestationServiceImpl::AttestEvidence(const v1::AttestRequest& req
                     {"verdict", rec.verdict},
                     {"findings", absl::StrJoin(codes_list, ",")},
                     {"policy", rec.policy_id},
+                    {"matched", rec.policy_matched},
                     {"new_boot", rec.new_boot ? "true" : "false"},
                     {"token", rec.token_id},
                     {"micros", absl::StrCat(rec.appraisal_micros)}});
@@ -233,6 +241,8 @@ absl::Status AttestationServiceImpl::AttestEvidence(const v1::AttestRequest& req
   StagesToProto(appraisal.stages, resp->mutable_checks());
   resp->set_ear_jwt(rec.ear_jwt);
   resp->set_policy_id(rec.policy_id);
+  resp->set_policy_matched(rec.policy_matched);
+  FindingsToProto(rec.policy_warnings, resp->mutable_policy_warnings());
   if (rec.clock) ClockToProto(*rec.clock, resp->mutable_clock());
   resp->set_new_boot(rec.new_boot);
   if (wrapped.has_value()) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "attest/tpm/pcr_selection.h"
 #include "bootgate/v1/attestation.grpc.pb.h"
+#include "verifier/appraise/active_policy.h"
 #include "verifier/appraise/appraisal.h"
 #include "verifier/appraise/policy.h"
 #include "verifier/service/context.h"
@@ -35,11 +36,10 @@ inline constexpr size_t kNonceBytes = 32;
 class AttestationServiceImpl final : public bootgate::v1::Attestation::Service {
  public:
   // Everything borrowed must outlive the service.
-  AttestationServiceImpl(ServiceContext ctx, const Policy* policy, const EarSigner* ear,
+  AttestationServiceImpl(ServiceContext ctx, const ActivePolicy* policy, const EarSigner* ear,
                          TokenIssuer* issuer, AttestationOptions options)
       : ctx_(ctx),
         policy_(policy),
-        appraiser_(policy),
         ear_(ear),
         issuer_(issuer),
         options_(std::move(options)) {}
@@ -57,8 +57,7 @@ class AttestationServiceImpl final : public bootgate::v1::Attestation::Service {
 
  private:
   ServiceContext ctx_;
-  const Policy* policy_;
-  Appraiser appraiser_;
+  const ActivePolicy* policy_;
   const EarSigner* ear_;
   TokenIssuer* issuer_;
   AttestationOptions options_;

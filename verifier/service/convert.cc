@@ -156,6 +156,7 @@ void NodeToProto(const NodeRecord& n, v1::Node* out) {
   out->set_last_attestation_id(n.last_attestation_id);
   out->set_last_verdict(VerdictToProto(n.last_verdict));
   if (n.last_clock) ClockToProto(*n.last_clock, out->mutable_last_clock());
+  for (const auto& [key, value] : n.labels) (*out->mutable_labels())[key] = value;
 }
 
 v1::EnrollmentStatus EnrollmentStatusToProto(EnrollmentState state) {
@@ -191,6 +192,9 @@ void AttestationToProto(const AttestationRecord& a, v1::AttestationRecord* out) 
   FindingsToProto(a.findings, out->mutable_findings());
   StagesToProto(StagesFromJson(a.checks_json), out->mutable_checks());
   out->set_policy_id(a.policy_id);
+  out->set_policy_matched(a.policy_matched);
+  FindingsToProto(a.policy_warnings, out->mutable_policy_warnings());
+  out->set_policy_explanation(a.policy_explanation);
   if (a.clock) ClockToProto(*a.clock, out->mutable_clock());
   out->set_new_boot(a.new_boot);
   out->set_token_id(a.token_id);

@@ -29,6 +29,41 @@ constexpr size_t kMaxPublicBytes = 2048;
 constexpr size_t kMaxHostnameBytes = 253;
 constexpr size_t kSecretBytes = 32;
 
+// Node-group labels: small and plain, since policies select golden images by them and operators
+// read them in listings.
+absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string>& labels) {
+  constexpr size_t kMaxLabels = 16;
+  constexpr size_t kMaxLabelBytes = 63;
+  if (labels.size() > kMaxLabels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels: ", labels.size(), " labels, at most ", kMaxLabels));
+  }
+  for (const auto& [key, value] : labels) {
+    if (key.empty() || key.size() > kMaxLabelBytes) {
+      return absl::InvalidArgumentError("labels: keys must be 1-63 bytes");
+    }
+    for (char c : key) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                      c == '/' || c == '-';
+      if (!ok) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("labels: key '", key, "' may only hold [a-z0-9._/-]"));
+      }
+    }
+    if (value.size() > kMaxLabelBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("labels: value of '", key, "' is longer than 63 bytes"));
+    }
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("labels: value of '", key, "' must be printable ASCII"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateStart(const v1::StartEnrollmentRequest& r) {
   if (static_cast<size_t>(r.ek_certificates_size()) > kMaxCertificates ||
       static_cast<size_t>(r.intermediate_certificates_size()) > kMaxCertificates) {
@@ -63,7 +98,7 @@ absl::Status ValidateStart(const v1::StartEnrollmentRequest& r) {
       return absl::InvalidArgumentError("hostname: only printable ASCII");
     }
   }
-  return absl::OkStatus();
+  return ValidateLabels(r.labels());
 }
 
 // The outcome of the Start checks: a rejection reason, or the data the node will be made of.
@@ -98,6 +133,7 @@ absl::Status EnrollmentServiceImpl::Start(const v1::StartEnrollmentRequest& req,
   rec.request.assign(raw.begin(), raw.end());
   NodeRecord& node = rec.node;
   node.hostname = req.hostname();
+  node.labels.insert(req.labels().begin(), req.labels().end());
   node.ak_public.assign(req.ak_public().begin(), req.ak_public().end());
   node.ek_public.assign(req.ek_public().begin(), req.ek_public().end());
   node.enrollment_id = rec.enrollment_id;

@@ -8,7 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "attest/crypto/hash.h"
 #include "attest/util/status_macros.h"
+#include "verifier/appraise/golden_policy.h"
 #include "verifier/appraise/pcr_policy.h"
+#include "verifier/appraise/policy_files.h"
 #include "verifier/util/files.h"
 
 namespace bootgate::verifier {
@@ -22,7 +24,84 @@ absl::Status Named(const absl::Status& s, absl::string_view what) {
 
 }  // namespace
 
-absl::StatusOr<VerifierComponents> LoadComponents(const VerifierConfig& config) {
+// The policy's PCRs must be requested with every nonce, or it could never be satisfied.
+absl::Status CheckPolicyPcrs(const Policy& policy, const VerifierConfig& config) {
+  const attest::PcrSet selected = attest::ToPcrSet(config.pcr_selection);
+  std::vector<std::string> outside;
+  for (const auto& [alg, pcr] : policy.RequiredPcrs()) {
+    if (!selected.count({alg, pcr}))
+      outside.push_back(absl::StrCat(attest::HashAlgName(alg), ":", pcr));
+  }
+  if (!outside.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy ", policy.path(), " reads PCRs that pcr_selection (", config.pcr_selection_spec,
+        ") does not request: ", absl::StrJoin(outside, ", ")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadPolicy(const VerifierConfig& config, const LoadOptions& options,
+                        VerifierComponents* c) {
+  static const SystemClock kSystemClock;
+  const Clock* clock = options.clock != nullptr ? options.clock : &kSystemClock;
+  ActivePolicy::Loader loader;
+  ActivePolicy::Fingerprint fingerprint;
+  if (!config.policy.empty()) {
+    const std::string path = config.policy;
+    loader = [path, config]() -> absl::StatusOr<std::shared_ptr<const Policy>> {
+      auto policy = PcrValuePolicy::LoadFile(path);
+      if (!policy.ok()) return Named(policy.status(), "policy");
+      RETURN_IF_ERROR(CheckPolicyPcrs(**policy, config));
+      return std::shared_ptr<const Policy>(*std::move(policy));
+    };
+    fingerprint = [path]() { return FingerprintFile(path); };
+  } else {
+    GoldenPolicyOptions golden;
+    golden.allow_unsigned = options.allow_unsigned_policies;
+    golden.path = config.policy_dir;
+    for (const std::string& key_path : config.policy_keys) {
+      auto pem = ReadFile(key_path, 64 << 10);
+      if (!pem.ok()) return Named(pem.status(), "policy_keys");
+      golden.trusted_keys_pem.push_back(*std::move(pem));
+    }
+    if (golden.trusted_keys_pem.empty() && !golden.allow_unsigned) {
+      return absl::InvalidArgumentError(
+          "policy_keys: no trusted policy signing key configured; golden-image policies are "
+          "loaded only when signed (start with --allow-unsigned-policies for development only)");
+    }
+    PolicySetBuilder build =
+        [golden, config](
+            const std::vector<PolicyFile>& files) -> absl::StatusOr<std::shared_ptr<const Policy>> {
+      auto policy = GoldenPolicy::Build(files, golden);
+      if (!policy.ok()) return Named(policy.status(), "policy_dir");
+      RETURN_IF_ERROR(CheckPolicyPcrs(**policy, config));
+      return std::shared_ptr<const Policy>(*std::move(policy));
+    };
+    const std::string dir = config.policy_dir;
+    loader = [dir, build]() -> absl::StatusOr<std::shared_ptr<const Policy>> {
+      auto files = ReadPolicyDirectory(dir);
+      if (!files.ok()) return Named(files.status(), "policy_dir");
+      return build(*files);
+    };
+    fingerprint = [dir]() -> absl::StatusOr<std::string> {
+      ASSIGN_OR_RETURN(std::vector<PolicyFile> files, ReadPolicyDirectory(dir));
+      return FingerprintPolicyFiles(files);
+    };
+    c->policy_build = build;
+  }
+  auto active = ActivePolicy::Create(std::move(loader), std::move(fingerprint), clock,
+                                     options.logger);
+  if (!active.ok()) return active.status();
+  c->policy = *std::move(active);
+  if (!config.policy_dir.empty()) {
+    c->policy_directory =
+        std::make_unique<PolicyDirectory>(config.policy_dir, c->policy_build, c->policy.get());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VerifierComponents> LoadComponents(const VerifierConfig& config,
+                                                  const LoadOptions& options) {
   VerifierComponents c;
   auto store = Store::Open(config.database);
   if (!store.ok()) return store.status();
@@ -38,20 +117,7 @@ absl::StatusOr<VerifierComponents> LoadComponents(const VerifierConfig& config) 
     c.ek_allow_list = *std::move(allow);
   }
 
-  auto policy = PcrValuePolicy::LoadFile(config.policy);
-  if (!policy.ok()) return Named(policy.status(), "policy");
-  const attest::PcrSet selected = attest::ToPcrSet(config.pcr_selection);
-  std::vector<std::string> outside;
-  for (const auto& [alg, pcr] : (*policy)->RequiredPcrs()) {
-    if (!selected.count({alg, pcr}))
-      outside.push_back(absl::StrCat(attest::HashAlgName(alg), ":", pcr));
-  }
-  if (!outside.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy ", config.policy, " reads PCRs that pcr_selection (", config.pcr_selection_spec,
-        ") does not request: ", absl::StrJoin(outside, ", ")));
-  }
-  c.policy = *std::move(policy);
+  RETURN_IF_ERROR(LoadPolicy(config, options, &c));
 
   auto ear = EarSigner::FromPemFile(config.ear_signing_key);
   if (!ear.ok()) return Named(ear.status(), "ear_signing_key");
@@ -88,7 +154,11 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   options.max_ima_log_bytes = config.limits.max_ima_log_bytes;
   server->attestation_ = std::make_unique<AttestationServiceImpl>(
       ctx, c.policy.get(), c.ear.get(), c.issuer.get(), std::move(options));
-  server->admin_ = std::make_unique<AdminServiceImpl>(ctx, c.policy.get());
+  server->admin_ =
+      std::make_unique<AdminServiceImpl>(ctx, c.policy.get(), c.policy_directory.get());
+  if (config.policy_reload_interval > absl::ZeroDuration()) {
+    c.policy->StartWatching(config.policy_reload_interval);
+  }
 
   ASSIGN_OR_RETURN(std::string ca, ReadFile(config.tls.ca, 1 << 20));
   ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tls.cert, 1 << 20));

@@ -17,7 +17,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "attest/crypto/random.h"
+#include "verifier/appraise/active_policy.h"
 #include "verifier/appraise/policy.h"
+#include "verifier/appraise/policy_files.h"
 #include "verifier/config/config.h"
 #include "verifier/enroll/ek_allow_list.h"
 #include "verifier/enroll/ek_trust.h"
@@ -37,13 +39,23 @@ struct VerifierComponents {
   std::unique_ptr<Store> store;
   std::unique_ptr<EkTrustStore> ek_trust;
   std::unique_ptr<EkAllowList> ek_allow_list;  // null when not configured
-  std::unique_ptr<Policy> policy;
+  std::unique_ptr<ActivePolicy> policy;
+  PolicySetBuilder policy_build;                       // policy_dir mode only
+  std::unique_ptr<PolicyDirectory> policy_directory;  // policy_dir mode only
   std::unique_ptr<EarSigner> ear;
   std::unique_ptr<TokenIssuer> issuer;
 };
 
+struct LoadOptions {
+  const Clock* clock = nullptr;  // default: the system clock; must outlive the components
+  Logger* logger = nullptr;      // policy reloads are logged here when set
+  // Development only: load golden-image policies without a trusted signature (logged loudly).
+  bool allow_unsigned_policies = false;
+};
+
 // Errors name the component and file. The policy's PCRs must be part of pcr_selection.
-absl::StatusOr<VerifierComponents> LoadComponents(const VerifierConfig& config);
+absl::StatusOr<VerifierComponents> LoadComponents(const VerifierConfig& config,
+                                                  const LoadOptions& options = {});
 
 class VerifierServer {
  public:

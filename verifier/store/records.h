@@ -3,6 +3,7 @@
 #define BOOTGATE_VERIFIER_STORE_RECORDS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -46,6 +47,8 @@ struct NodeRecord {
   std::string last_attestation_id;
   std::string last_verdict;
   std::optional<ClockState> last_clock;
+  // Node-group labels set at enrollment (policies select golden images by them).
+  std::map<std::string, std::string> labels;
 
   bool revoked() const { return revoked_at.has_value(); }
 };
@@ -90,6 +93,11 @@ struct AttestationRecord {
   Findings findings;
   std::string checks_json;  // [{"name":..,"state":..,"detail":..}] in pipeline order
   std::string policy_id;
+  // What the policy matched (e.g. "golden image debian-12@6.1.0-27 on platform ovmf-2023.05"),
+  // warn-only findings, and the policy's explanation of its decision.
+  std::string policy_matched;
+  Findings policy_warnings;
+  std::string policy_explanation;
   std::optional<ClockState> clock;
   bool new_boot = false;
   std::string token_id;

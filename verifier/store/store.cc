@@ -1,6 +1,7 @@
 #include "verifier/store/store.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -129,6 +130,28 @@ CREATE TABLE audit_events (
   detail TEXT NOT NULL
 );
 )sql",
+    // 1 -> 2: node-group labels (set at enrollment; policies select by them) and what the policy
+    // matched for each attestation (golden image and platform reference, warnings, explanation).
+    R"sql(
+CREATE TABLE enrollment_labels (
+  enrollment_id TEXT NOT NULL REFERENCES enrollments(enrollment_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (enrollment_id, key)
+);
+CREATE TABLE node_labels (
+  node_id TEXT NOT NULL REFERENCES nodes(node_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (node_id, key)
+);
+CREATE TABLE attestation_policy (
+  attestation_id TEXT PRIMARY KEY REFERENCES attestations(attestation_id),
+  matched TEXT NOT NULL,
+  warnings_json TEXT NOT NULL,
+  explanation TEXT NOT NULL
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion,
               "one migration per schema version");
@@ -163,6 +186,20 @@ Findings FindingsFromJson(const std::string& text) {
     }
   }
   return out;
+}
+
+// Labels of one node or enrollment, into *out (sorted by key).
+absl::Status ReadLabels(SqliteDb& db, const char* table, const char* id_column,
+                        const std::string& id, std::map<std::string, std::string>* out) {
+  ASSIGN_OR_RETURN(Statement s, db.Prepare(absl::StrCat("SELECT key, value FROM ", table,
+                                                        " WHERE ", id_column, " = ?")));
+  s.Bind(1, id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    (*out)[s.Text(0)] = s.Text(1);
+  }
+  return absl::OkStatus();
 }
 
 const char* kNodeColumns =
@@ -439,6 +476,11 @@ absl::Status Store::InsertEnrollment(const EnrollmentRecord& e) {
       .Bind(19, n.hostname)
       .BindOptional(20, OptMicros(e.finished_at));
   RETURN_IF_ERROR(s.Run());
+  for (const auto& [key, value] : n.labels) {
+    ASSIGN_OR_RETURN(Statement l, db_.Prepare("INSERT INTO enrollment_labels (enrollment_id, key, "
+                                              "value) VALUES (?, ?, ?)"));
+    RETURN_IF_ERROR(l.Bind(1, e.enrollment_id).Bind(2, key).Bind(3, value).Run());
+  }
   std::string detail = e.state == EnrollmentState::kRejected && !e.findings.empty()
                            ? absl::StrCat(e.findings.front().code, ": ", e.findings.front().detail)
                            : absl::StrCat("ak ", attest::HexEncode(n.ak_name));
@@ -455,7 +497,10 @@ absl::StatusOr<std::optional<EnrollmentRecord>> Store::GetEnrollment(const std::
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<EnrollmentRecord>();
-  return std::optional<EnrollmentRecord>(ReadEnrollment(s));
+  EnrollmentRecord e = ReadEnrollment(s);
+  RETURN_IF_ERROR(
+      ReadLabels(db_, "enrollment_labels", "enrollment_id", e.enrollment_id, &e.node.labels));
+  return std::optional<EnrollmentRecord>(std::move(e));
 }
 
 absl::StatusOr<std::vector<EnrollmentRecord>> Store::ListEnrollments(size_t limit) {
@@ -529,6 +574,13 @@ absl::Status Store::FinishEnrollment(const std::string& id, EnrollmentState stat
                         .Bind(13, Micros(at))
                         .Bind(14, id)
                         .Run());
+    // The enrollment's labels replace the node's (a re-enrollment may move it to another group).
+    ASSIGN_OR_RETURN(Statement del, db_.Prepare("DELETE FROM node_labels WHERE node_id = ?"));
+    RETURN_IF_ERROR(del.Bind(1, n.node_id).Run());
+    ASSIGN_OR_RETURN(Statement copy,
+                     db_.Prepare("INSERT INTO node_labels (node_id, key, value) SELECT ?, key, "
+                                 "value FROM enrollment_labels WHERE enrollment_id = ?"));
+    RETURN_IF_ERROR(copy.Bind(1, n.node_id).Bind(2, id).Run());
   }
   const std::string detail =
       state == EnrollmentState::kEnrolled
@@ -554,7 +606,9 @@ absl::StatusOr<std::optional<NodeRecord>> Store::QueryNode(const std::string& wh
   }
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<NodeRecord>();
-  return std::optional<NodeRecord>(ReadNode(s));
+  NodeRecord node = ReadNode(s);
+  RETURN_IF_ERROR(ReadLabels(db_, "node_labels", "node_id", node.node_id, &node.labels));
+  return std::optional<NodeRecord>(std::move(node));
 }
 
 absl::StatusOr<std::optional<NodeRecord>> Store::GetNode(const std::string& node_id) {
@@ -580,6 +634,9 @@ absl::StatusOr<std::vector<NodeRecord>> Store::ListNodes(size_t limit) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.push_back(ReadNode(s));
+  }
+  for (NodeRecord& n : out) {
+    RETURN_IF_ERROR(ReadLabels(db_, "node_labels", "node_id", n.node_id, &n.labels));
   }
   return out;
 }
@@ -693,6 +750,14 @@ absl::Status Store::RecordAttestation(const AttestationRecord& a, const TokenRec
       .BindBlob(19, a.event_log)
       .BindBlob(20, a.ima_log);
   RETURN_IF_ERROR(s.Run());
+  ASSIGN_OR_RETURN(Statement pol, db_.Prepare("INSERT INTO attestation_policy (attestation_id, "
+                                              "matched, warnings_json, explanation) VALUES (?, ?, "
+                                              "?, ?)"));
+  RETURN_IF_ERROR(pol.Bind(1, a.attestation_id)
+                      .Bind(2, a.policy_matched)
+                      .Bind(3, FindingsToJson(a.policy_warnings))
+                      .Bind(4, a.policy_explanation)
+                      .Run());
 
   for (size_t i = 0; i < a.findings.size(); ++i) {
     ASSIGN_OR_RETURN(Statement fi, db_.Prepare("INSERT INTO findings (attestation_id, seq, code, "
@@ -749,7 +814,21 @@ absl::Status Store::RecordAttestation(const AttestationRecord& a, const TokenRec
 
 namespace {
 
+// What the policy matched; attestations recorded before schema 2 have no row.
+absl::Status ReadPolicyMatch(SqliteDb& db, AttestationRecord* a) {
+  ASSIGN_OR_RETURN(Statement p, db.Prepare("SELECT matched, warnings_json, explanation FROM "
+                                           "attestation_policy WHERE attestation_id = ?"));
+  p.Bind(1, a->attestation_id);
+  ASSIGN_OR_RETURN(bool row, p.Step());
+  if (!row) return absl::OkStatus();
+  a->policy_matched = p.Text(0);
+  a->policy_warnings = FindingsFromJson(p.Text(1));
+  a->policy_explanation = p.Text(2);
+  return absl::OkStatus();
+}
+
 absl::Status ReadFindings(SqliteDb& db, AttestationRecord* a) {
+  RETURN_IF_ERROR(ReadPolicyMatch(db, a));
   ASSIGN_OR_RETURN(Statement f, db.Prepare("SELECT code, detail FROM findings WHERE "
                                            "attestation_id = ? ORDER BY seq"));
   f.Bind(1, a->attestation_id);

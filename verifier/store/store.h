@@ -22,7 +22,7 @@
 
 namespace bootgate::verifier {
 
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 inline constexpr size_t kMaxListLimit = 1000;
 
 class Store {
