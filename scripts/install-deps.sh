@@ -15,8 +15,14 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # software TPM and reference tools used by integration tests
   swtpm swtpm-tools tpm2-tools openssl iproute2 procps
-  # demo output formatting
+  # demo output formatting (and the QEMU harness's relay and checks)
   python3
+  # real measured boots under QEMU (tests/qemu/measured-boot.sh, ctest label qemu): firmware with
+  # Secure Boot, an initramfs (static busybox, cpio, zstd), a FAT ESP built without mounts, the
+  # in-guest TCP <-> virtio-serial relay, and the device TCTI the agent dlopen()s in the guest.
+  # Debian's signed shim, grub and kernel are fetched by the harness with apt-get download.
+  qemu-system-x86 ovmf busybox-static cpio zstd mtools dosfstools socat bc binutils
+  libtss2-tcti-device0
 )
 
 missing=()
