@@ -13,7 +13,11 @@
 #   cmdline-changed     the same image with a changed kernel command line in grub.cfg: refused,
 #                       the findings name PCR 8 and 9 (grub's command and file measurements)
 #   secureboot-off      the same image with non-Secure-Boot OVMF variables (no keys enrolled):
-#                       refused, the findings name PCR 7
+#                       refused, no token; the quoted PCR 7 differs from the policy. Debian's grub
+#                       starts the kernel without its EFI stub when Secure Boot is off, so the kernel
+#                       never gets the firmware's event log and the agent sends none: the verifier
+#                       stops at EVENTLOG_MISSING before the policy (fail closed), and the harness
+#                       compares the quoted PCRs (attestations show --evidence) with the policy.
 #
 # --console   also show the guest's serial console live (it is always in RUN/*.console.log)
 # --keep      keep the run directory (default: kept only when the scenario fails)
@@ -500,17 +504,28 @@ result=$(guest_result node)
 admin_json attestations list >"$run/attestations.json" || die "bootgate attestations list failed"
 admin_json tokens list >"$run/tokens.json" || die "bootgate tokens list failed"
 admin_json nodes list >"$run/nodes.json" || die "bootgate nodes list failed"
+att_id=$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(a[0]["attestation_id"] if a else "")' "$run/attestations.json")
+if [[ -n $att_id ]]; then
+  admin_json attestations show "$att_id" --evidence >"$run/attestation-evidence.json" ||
+    die "bootgate attestations show --evidence failed"
+else
+  echo '{}' >"$run/attestation-evidence.json"
+fi
 cp "$run/node.eventlog.bin" "$run/node-eventlog.bin" 2>/dev/null || true
 
-# check_records EXPECT [PCR...]: the verifier's records agree with the guest's result.
+# check_records EXPECT CODE [PCR...]: the verifier's records agree with the guest's result.
 #   EXPECT=affirming: one affirming attestation whose token is the one the guest unwrapped
-#   EXPECT=contraindicated: one contraindicated attestation, no token, POLICY_PCR_MISMATCH findings
-#   naming exactly the PCRs given
+#   EXPECT=contraindicated: one contraindicated attestation, no token, findings all of code CODE;
+#   for POLICY_PCR_MISMATCH they name exactly the PCRs given, otherwise the quoted PCRs (evidence)
+#   that differ from the reference boot's include the PCRs given.
 check_records() {
-  python3 - "$run/attestations.json" "$run/tokens.json" "$run/nodes.json" "$result" "$@" <<'PY'
+  python3 - "$run/attestations.json" "$run/tokens.json" "$run/nodes.json" "$result" \
+    "$run/attestation-evidence.json" "$run/reference-replay.json" "$@" <<'PY'
 import json, re, sys
-atts, tokens, nodes = (json.load(open(p)) for p in sys.argv[1:4])
-result, expect, pcrs = sys.argv[4], sys.argv[5], sorted(int(p) for p in sys.argv[6:])
+atts, tokens, nodes, evidence, reference = (json.load(open(p)) for p in sys.argv[1:4] + sys.argv[5:7])
+result, expect = sys.argv[4], sys.argv[7]
+code = sys.argv[8] if len(sys.argv) > 8 else ""
+pcrs = sorted(int(p) for p in sys.argv[9:])
 def fail(msg):
     print(f"measured-boot: FAIL: {msg}", file=sys.stderr)
     sys.exit(1)
@@ -544,18 +559,30 @@ else:
     if tokens or a["token_id"]:
         fail(f"a token was issued: {tokens}")
     codes = {f["code"] for f in findings}
-    if codes != {"POLICY_PCR_MISMATCH"}:
-        fail(f"finding codes {sorted(codes)}, expected only POLICY_PCR_MISMATCH")
-    named = sorted(int(re.match(r"sha256:(\d+) ", f["detail"]).group(1)) for f in findings)
-    if named != pcrs:
-        fail(f"findings name PCRs {named}, expected {pcrs}")
+    if codes != {code}:
+        fail(f"finding codes {sorted(codes)}, expected only {code}")
+    if code == "POLICY_PCR_MISMATCH":
+        named = sorted(int(re.match(r"sha256:(\d+) ", f["detail"]).group(1)) for f in findings)
+        if named != pcrs:
+            fail(f"findings name PCRs {named}, expected {pcrs}")
+    else:
+        quoted = evidence.get("evidence", {}).get("pcrs", {}).get("sha256", {})
+        if not quoted:
+            fail("the attestation's evidence holds no sha256 PCR values")
+        expected = reference["pcrs"]["sha256"]
+        differ = sorted(int(i) for i, v in quoted.items()
+                        if v != expected.get(i, "00" * 32))
+        print(f"measured-boot: quoted PCRs that differ from the reference boot: {differ}",
+              file=sys.stderr)
+        if not set(pcrs) <= set(differ):
+            fail(f"quoted PCRs differing from the reference {differ} do not include {pcrs}")
 PY
 }
 
 case $scenario in
   secureboot-accept) check_records affirming ;;
-  cmdline-changed) check_records contraindicated 8 9 ;;
-  secureboot-off) check_records contraindicated 7 ;;
+  cmdline-changed) check_records contraindicated POLICY_PCR_MISMATCH 8 9 ;;
+  secureboot-off) check_records contraindicated EVENTLOG_MISSING 7 ;;
 esac
 ok=1
 total=$(awk -v ms="$(($(date +%s%3N) - t_start))" 'BEGIN { printf "%.1f", ms / 1000 }')

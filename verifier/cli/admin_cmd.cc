@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "attest/crypto/hash.h"
 #include "attest/util/bytes.h"
 #include "bootgate/v1/admin.grpc.pb.h"
 #include "nlohmann/json.hpp"
@@ -182,8 +183,19 @@ json AttestationJson(const v1::AttestationRecord& a) {
                   {"safe", a.clock().safe()}};
   }
   if (!a.quote().empty()) {
+    // The PCR values as supplied with the quote ({"sha256": {"7": "<hex>"}}, the shape of
+    // `eventlog replay --json`); the checks say whether the quote covered them.
+    json pcrs = json::object();
+    for (const v1::PcrBank& bank : a.pcrs()) {
+      json values = json::object();
+      for (const v1::PcrValue& v : bank.values()) {
+        values[std::to_string(v.index())] = Hex(v.digest());
+      }
+      pcrs[attest::HashAlgName(static_cast<uint16_t>(bank.hash_alg()))] = std::move(values);
+    }
     j["evidence"] = {{"quote", Hex(a.quote())},
                      {"signature", Hex(a.signature())},
+                     {"pcrs", std::move(pcrs)},
                      {"event_log_bytes", a.event_log().size()},
                      {"ima_log_bytes", a.ima_log().size()}};
   }
