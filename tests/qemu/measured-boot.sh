@@ -18,6 +18,10 @@
 #                       never gets the firmware's event log and the agent sends none: the verifier
 #                       stops at EVENTLOG_MISSING before the policy (fail closed), and the harness
 #                       compares the quoted PCRs (attestations show --evidence) with the policy.
+#   uki-accept          a unified kernel image (systemd-stub 252 + the same kernel, initrd and
+#                       command line) booted directly by OVMF with Secure Boot off (the UKI is
+#                       unsigned): accepted against a policy whose PCR 11 is predicted from the
+#                       UKI's files with systemd-measure, not learned from a boot
 #
 # --console   also show the guest's serial console live (it is always in RUN/*.console.log)
 # --keep      keep the run directory (default: kept only when the scenario fails)
@@ -53,7 +57,8 @@ readonly PROG=measured-boot
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-readonly SCENARIOS="secureboot-accept cmdline-changed secureboot-off"
+readonly SCENARIOS="secureboot-accept cmdline-changed secureboot-off uki-accept"
+readonly UKI_STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 readonly GOOD_CMDLINE="console=ttyS0 panic=-1 loglevel=4"
 readonly CHANGED_CMDLINE="console=ttyS0 panic=-1 loglevel=4 ima_appraise=off"
 readonly PCR_SELECTION="sha256:0-9,11,14"
@@ -96,12 +101,13 @@ bin=$build/bin
 cache=${BOOTGATE_QEMU_CACHE:-$build/qemu-cache}
 
 for t in qemu-system-x86_64 swtpm swtpm_setup mkfs.vfat mcopy mmd cpio zstd socat python3 \
-  apt-get dpkg-deb timeout flock busybox; do
+  apt-get dpkg-deb timeout flock strip objcopy ldd; do
   command -v "$t" >/dev/null 2>&1 || die "$t is missing: run scripts/install-deps.sh"
 done
 [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 ||
   die "busybox-static is missing: run scripts/install-deps.sh"
-for f in "$OVMF_CODE" "$OVMF_VARS_SECBOOT" "$OVMF_VARS_NOKEYS"; do
+for f in "$OVMF_CODE" "$OVMF_VARS_SECBOOT" "$OVMF_VARS_NOKEYS" "$UKI_STUB" \
+  /usr/lib/systemd/systemd-measure; do
   [[ -r $f ]] || die "$f is missing: apt-get install ovmf"
 done
 for b in bootgate bootgate-verifier bootgate-agent; do
@@ -249,19 +255,60 @@ boot
 EOF
 }
 
-build_esp() {
-  local out=$1 grub_cfg=$2 initrd=$3 kib
-  kib=$((($(stat -c %s "$SHIM" "$GRUB" "$VMLINUZ" "$initrd" | paste -sd+ | bc) / 1024) + 16384))
-  rm -f -- "$out"
-  mkfs.vfat -C -i 0b007a7e -n BOOTGATE "$out" "$kib" >/dev/null
+# make_esp OUT FILE=ESP_PATH...: an unpartitioned FAT image (mtools, no mounts) holding each FILE
+# at ESP_PATH, and OUT.manifest ("sha256 ESP_PATH" per file): what the firmware and the boot
+# loaders can measure, unlike the FAT metadata.
+make_esp() {
+  local out=$1 spec src dst bytes=0 d part parts made=()
+  shift
+  for spec in "$@"; do bytes=$((bytes + $(stat -c %s "${spec%%=*}"))); done
+  rm -f -- "$out" "$out.manifest"
+  mkfs.vfat -C -i 0b007a7e -n BOOTGATE "$out" $((bytes / 1024 + 16384)) >/dev/null
   export MTOOLS_SKIP_CHECK=1
-  mmd -i "$out" ::/EFI ::/EFI/BOOT ::/EFI/debian
-  mcopy -i "$out" -m "$SHIM" ::/EFI/BOOT/BOOTX64.EFI  # shim; loads grubx64.efi beside itself
-  mcopy -i "$out" -m "$GRUB" ::/EFI/BOOT/grubx64.efi
-  mcopy -i "$out" -m "$grub_cfg" ::/EFI/debian/grub.cfg
-  mcopy -i "$out" -m "$VMLINUZ" ::/vmlinuz
-  mcopy -i "$out" -m "$initrd" ::/initrd.img
-  # No \EFI\BOOT\fbx64.efi: shim would run the fallback loader instead of grub.
+  for spec in "$@"; do
+    src=${spec%%=*}
+    dst=${spec#*=}
+    d=""
+    IFS=/ read -r -a parts <<<"$(dirname "${dst#/}")"
+    for part in "${parts[@]}"; do  # mkdir -p
+      [[ $part == . ]] && continue
+      d+="/$part"
+      [[ " ${made[*]-} " == *" $d "* ]] && continue
+      mmd -i "$out" "::$d"
+      made+=("$d")
+    done
+    mcopy -i "$out" -m "$src" "::$dst"
+    echo "$(sha256sum <"$src" | cut -d' ' -f1) $dst" >>"$out.manifest"
+  done
+}
+
+# The shim -> grub -> kernel ESP for grub.cfg $2. No \EFI\BOOT\fbx64.efi: shim would run the
+# fallback loader instead of grub.
+build_esp() {
+  local out=$1 grub_cfg=$2 initrd=$3
+  make_esp "$out" "$SHIM=/EFI/BOOT/BOOTX64.EFI" "$GRUB=/EFI/BOOT/grubx64.efi" \
+    "$grub_cfg=/EFI/debian/grub.cfg" "$VMLINUZ=/vmlinuz" "$initrd=/initrd.img"
+}
+
+# A unified kernel image: systemd-stub 252 (systemd-boot-efi) + .osrel .cmdline .linux .initrd,
+# assembled with objcopy (Debian 12 has no ukify). Unsigned, so it boots with Secure Boot off.
+build_uki() {
+  local out=$1 cmdline=$2 initrd=$3
+  printf 'ID=bootgate-measured-boot\nNAME="bootgate measured-boot test image"\n' >"$run/uki-osrel"
+  printf '%s' "$cmdline" >"$run/uki-cmdline"
+  objcopy \
+    --add-section .osrel="$run/uki-osrel" --change-section-vma .osrel=0x20000 \
+    --add-section .cmdline="$run/uki-cmdline" --change-section-vma .cmdline=0x30000 \
+    --add-section .linux="$VMLINUZ" --change-section-vma .linux=0x2000000 \
+    --add-section .initrd="$initrd" --change-section-vma .initrd=0x3000000 \
+    "$UKI_STUB" "$out"
+}
+
+# PCR 11 after systemd-stub measured the UKI's sections, computed from the files (no boot).
+predict_uki_pcr11() {
+  /usr/lib/systemd/systemd-measure calculate --linux="$VMLINUZ" --osrel="$run/uki-osrel" \
+    --cmdline="$run/uki-cmdline" --initrd="$1" --bank=sha256 --phase= |
+    sed -n 's/^11:sha256=\([0-9a-f]\{64\}\)$/\1/p'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +421,7 @@ guest_result() {
 # hardware), so a copy in tests/data would go stale silently with the next ovmf/qemu security
 # update, while the cached boot follows the installed packages and costs one boot per change.
 # The image's own values (PCR 4/8/9/14) then come from the files, not from a boot.
+# reference_key ESP VARS_TEMPLATE
 reference_key() {
   local machine
   qemu_machine_args VARS ESP TPM
@@ -382,15 +430,15 @@ reference_key() {
     echo "measured-boot reference v1"
     qemu-system-x86_64 --version | sed -n 1p
     echo "$machine"
-    sha256sum "$OVMF_CODE" "$OVMF_VARS_SECBOOT" "$SHIM" "$GRUB" "$VMLINUZ" "$run/initrd.img" \
-      "$run/good-grub.cfg" | awk '{ print $1 }'
-    sha256sum "$here/guest-init.sh" | awk '{ print $1 }'
+    sha256sum "$OVMF_CODE" "$2" "$here/guest-init.sh" | awk '{ print $1 }'
+    cat "$1.manifest"
   } | sha256sum | cut -c1-32
 }
 
+# learn_reference ESP VARS_TEMPLATE: sets REFERENCE_LOG (and REFERENCE_BOOT_SECONDS when it booted).
 learn_reference() {
-  local key dir
-  key=$(reference_key)
+  local esp=$1 vars=$2 key dir
+  key=$(reference_key "$esp" "$vars")
   dir=$cache/reference/$key
   exec 8>"$cache/.reference.lock"
   flock -w 1200 8 || die "reference lock busy for 20 min"
@@ -398,7 +446,7 @@ learn_reference() {
     log "reference boot cached: $dir"
   else
     start_swtpm "$run/reference-tpm"
-    boot reference "$OVMF_VARS_SECBOOT" "$run/good-esp.img" reference "$run/reference-tpm"
+    boot reference "$vars" "$esp" reference "$run/reference-tpm"
     [[ $(guest_result reference) == "reference eventlog-bytes="* ]] ||
       die "reference boot: no event log (console: $run/reference.console.log)"
     [[ -s $run/reference.eventlog.bin ]] || die "reference boot: empty event log"
@@ -414,14 +462,29 @@ learn_reference() {
   REFERENCE_LOG=$dir/eventlog.bin
 }
 
+# make_policy POLICY_YAML ID KNOWN_GOOD_ESP VARS_TEMPLATE [PCR11]: with PCR11 (a prediction from
+# the UKI's files), the policy's sha256:11 is that value instead of the reference boot's, so the
+# node is accepted only if the prediction matches the live boot.
 make_policy() {
-  local out=$1
-  learn_reference
+  local out=$1 id=$2 esp=$3 vars=$4 pcr11=${5:-}
+  learn_reference "$esp" "$vars"
   "$bin/bootgate" eventlog replay "$REFERENCE_LOG" --json >"$run/reference-replay.json" ||
     die "bootgate eventlog replay of the reference log failed"
-  "$bin/bootgate-verifier" policy from-pcrs "$run/reference-replay.json" \
-    --id debian12-shim-grub-secureboot --selection "$PCR_SELECTION" --out "$out" >/dev/null ||
-    die "bootgate-verifier policy from-pcrs failed"
+  local pcrs=$run/reference-replay.json
+  if [[ -n $pcr11 ]]; then
+    python3 - "$pcrs" "$pcr11" "$run/policy-pcrs.json" <<'PY'
+import json, sys
+replay, pcr11, out = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+learned = replay["pcrs"]["sha256"].get("11", "(not extended)")
+print(f"measured-boot: PCR 11 predicted from the UKI {pcr11[:16]}..., reference boot "
+      f"{learned[:16]}...: {'equal' if learned == pcr11 else 'DIFFERENT'}", file=sys.stderr)
+replay["pcrs"]["sha256"]["11"] = pcr11
+json.dump(replay, open(out, "w"))
+PY
+    pcrs=$run/policy-pcrs.json
+  fi
+  "$bin/bootgate-verifier" policy from-pcrs "$pcrs" --id "$id" --selection "$PCR_SELECTION" \
+    --out "$out" >/dev/null || die "bootgate-verifier policy from-pcrs failed"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -472,12 +535,26 @@ admin_json() { timeout 60 "$bin/bootgate" "$@" "${ADMIN[@]}" --json; }
 fetch_boot_chain
 log "building the initramfs and the ESP images"
 build_initramfs "$run/initrd.img"
-write_grub_cfg "$run/good-grub.cfg" "$GOOD_CMDLINE"
-build_esp "$run/good-esp.img" "$run/good-grub.cfg" "$run/initrd.img"
-log "initrd $(stat -c %s "$run/initrd.img") bytes (sha256 $(sha256sum "$run/initrd.img" | cut -c1-16)), ESP $(stat -c %s "$run/good-esp.img") bytes"
+log "initrd $(stat -c %s "$run/initrd.img") bytes (sha256 $(sha256sum "$run/initrd.img" | cut -c1-16))"
 
+# The known-good image and the firmware variables of its reference boot, then what this scenario
+# boots instead (esp, vars).
+pcr11=""
+if [[ $scenario == uki-accept ]]; then
+  build_uki "$run/uki.efi" "$GOOD_CMDLINE" "$run/initrd.img"
+  make_esp "$run/good-esp.img" "$run/uki.efi=/EFI/BOOT/BOOTX64.EFI"
+  good_vars=$OVMF_VARS_NOKEYS
+  policy_id=debian12-uki
+  pcr11=$(predict_uki_pcr11 "$run/initrd.img")
+  [[ -n $pcr11 ]] || die "systemd-measure calculate gave no PCR 11"
+else
+  write_grub_cfg "$run/good-grub.cfg" "$GOOD_CMDLINE"
+  build_esp "$run/good-esp.img" "$run/good-grub.cfg" "$run/initrd.img"
+  good_vars=$OVMF_VARS_SECBOOT
+  policy_id=debian12-shim-grub-secureboot
+fi
 esp=$run/good-esp.img
-vars=$OVMF_VARS_SECBOOT
+vars=$good_vars
 case $scenario in
   cmdline-changed)
     write_grub_cfg "$run/changed-grub.cfg" "$CHANGED_CMDLINE"
@@ -486,9 +563,10 @@ case $scenario in
     ;;
   secureboot-off) vars=$OVMF_VARS_NOKEYS ;;
 esac
+log "ESP $(stat -c %s "$esp") bytes: $(awk '{ printf "%s%s", sep, $2; sep = ", " }' "$esp.manifest")"
 
 REFERENCE_BOOT_SECONDS=""
-make_policy "$run/policy.yaml"
+make_policy "$run/policy.yaml" "$policy_id" "$run/good-esp.img" "$good_vars" "$pcr11"
 
 # The node's TPM: its EK certificates come from a CA private to this run, which the verifier trusts.
 start_swtpm "$run/node-tpm"
@@ -580,7 +658,7 @@ PY
 }
 
 case $scenario in
-  secureboot-accept) check_records affirming ;;
+  secureboot-accept | uki-accept) check_records affirming ;;
   cmdline-changed) check_records contraindicated POLICY_PCR_MISMATCH 8 9 ;;
   secureboot-off) check_records contraindicated EVENTLOG_MISSING 7 ;;
 esac
