@@ -302,6 +302,26 @@ build_uki() {
     --add-section .linux="$VMLINUZ" --change-section-vma .linux=0x2000000 \
     --add-section .initrd="$initrd" --change-section-vma .initrd=0x3000000 \
     "$UKI_STUB" "$out"
+  # objcopy stamps the PE header with the current time (no option or SOURCE_DATE_EPOCH for it):
+  # zero TimeDateStamp and recompute the PE checksum, so the same inputs give the same UKI (and
+  # the same Authenticode digest in PCR 4, and a cache hit for the reference boot).
+  python3 - "$out" <<'PY'
+import struct, sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+pe = struct.unpack_from("<I", data, 0x3C)[0]
+assert data[pe:pe + 4] == b"PE\0\0", "not a PE file"
+struct.pack_into("<I", data, pe + 8, 0)           # COFF TimeDateStamp
+csum_off = pe + 24 + 64                           # OptionalHeader.CheckSum
+struct.pack_into("<I", data, csum_off, 0)
+total = 0
+padded = data + (b"\0" if len(data) % 2 else b"")
+for (word,) in struct.iter_unpack("<H", padded):
+    total += word
+    total = (total & 0xFFFF) + (total >> 16)
+struct.pack_into("<I", data, csum_off, ((total & 0xFFFF) + len(data)) & 0xFFFFFFFF)
+open(path, "wb").write(data)
+PY
 }
 
 # PCR 11 after systemd-stub measured the UKI's sections, computed from the files (no boot).
