@@ -389,7 +389,8 @@ boot() {
   fi
   : >"$run/$name.console.log"
   if ((console)); then
-    tail -n +1 -F "$run/$name.console.log" 2>/dev/null | sed -u 's/^/    guest| /' >&2 &
+    # --pid: tail also ends by itself if this script dies without running its trap.
+    tail --pid=$$ -n +1 -F "$run/$name.console.log" 2>/dev/null > >(sed -u 's/^/    guest| /' >&2) &
     tail_pid=$!
     pids+=("$tail_pid")
   fi
@@ -411,7 +412,7 @@ boot() {
   ((rc != 124 && rc != 137)) || { tail -n 30 "$run/$name.console.log" >&2
     die "$name: QEMU did not finish within $BOOT_TIMEOUT s"; }
   ((rc == 0)) || { cat "$run/$name.qemu.log" >&2; die "$name: QEMU exited with $rc"; }
-  grep -a 'BOOTGATE-RESULT:' "$run/$name.console.log" >&2 || true
+  grep -a '^BOOTGATE' "$run/$name.console.log" | tr -d '\r' | sed "s/^/    $name| /" >&2 || true
   log "$name: guest powered off after $BOOT_SECONDS s"
 }
 
