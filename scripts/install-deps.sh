@@ -20,9 +20,10 @@ packages=(
   # real measured boots under QEMU (tests/qemu/measured-boot.sh, ctest label qemu): firmware with
   # Secure Boot, an initramfs (static busybox, cpio, zstd), a FAT ESP built without mounts, the
   # in-guest TCP <-> virtio-serial relay, and the device TCTI the agent dlopen()s in the guest.
-  # Debian's signed shim, grub and kernel are fetched by the harness with apt-get download.
-  qemu-system-x86 ovmf busybox-static cpio zstd mtools dosfstools socat bc binutils
-  libtss2-tcti-device0
+  # Debian's signed shim, grub and kernel are fetched by the harness with apt-get download;
+  # systemd-boot-efi has the UKI stub (systemd-measure, in systemd, predicts its PCR 11).
+  qemu-system-x86 ovmf busybox-static cpio zstd mtools dosfstools socat binutils
+  libtss2-tcti-device0 systemd-boot-efi systemd
 )
 
 missing=()

@@ -108,11 +108,18 @@ done
   die "busybox-static is missing: run scripts/install-deps.sh"
 for f in "$OVMF_CODE" "$OVMF_VARS_SECBOOT" "$OVMF_VARS_NOKEYS" "$UKI_STUB" \
   /usr/lib/systemd/systemd-measure; do
-  [[ -r $f ]] || die "$f is missing: apt-get install ovmf"
+  [[ -r $f ]] || die "$f is missing: run scripts/install-deps.sh (ovmf, systemd-boot-efi, systemd)"
 done
 for b in bootgate bootgate-verifier bootgate-agent; do
   [[ -x $bin/$b ]] || die "$bin/$b is missing: build it first (cmake --build $build)"
 done
+
+# Drops a reaped child from the pids that cleanup signals.
+forget_pid() {
+  local p kept=()
+  for p in "${pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+  pids=("${kept[@]}")
+}
 
 mkdir -p "$cache"
 run=$(mktemp -d "${TMPDIR:-/tmp}/bootgate-qemu.XXXXXX")
@@ -204,8 +211,8 @@ fetch_boot_chain() {
 # ---------------------------------------------------------------------------------------------
 # 2. The initramfs and the ESP image.
 
-# Copies FILE and every shared library it needs (ldd, recursively through ldd's closure) into the
-# staging root, at the same paths.
+# Copies every shared library FILE... need (ldd prints the whole closure, the loader included) into
+# the staging root, at the same paths.
 copy_with_libs() {
   local stage=$1 f lib
   shift
@@ -227,7 +234,7 @@ build_initramfs() {
   strip -o "$stage/usr/bin/bootgate-agent" "$bin/bootgate-agent"
   cp "$(command -v socat)" "$stage/usr/bin/socat"
   # tss2-tctildr dlopen()s the TCTI named by --tcti, so ldd never lists it: copy it explicitly.
-  tcti=$(ldconfig -p | awk '/libtss2-tcti-device\.so\.0 .*x86-64/ && !n++ { print $NF }')
+  tcti=$("$(command -v ldconfig || echo /sbin/ldconfig)" -p | awk '/libtss2-tcti-device\.so\.0 .*x86-64/ && !n++ { print $NF }')
   [[ -n $tcti ]] || die "libtss2-tcti-device.so.0 not found (apt-get install libtss2-tcti-device0)"
   mkdir -p "$stage$(dirname "$tcti")"
   cp -L "$tcti" "$stage$tcti"
@@ -296,6 +303,8 @@ build_uki() {
   local out=$1 cmdline=$2 initrd=$3
   printf 'ID=bootgate-measured-boot\nNAME="bootgate measured-boot test image"\n' >"$run/uki-osrel"
   printf '%s' "$cmdline" >"$run/uki-cmdline"
+  # The section addresses systemd's documentation uses; .linux must end below .initrd.
+  (($(stat -c %s "$VMLINUZ") < 0x1000000)) || die "kernel larger than 16 MiB: move .initrd up"
   objcopy \
     --add-section .osrel="$run/uki-osrel" --change-section-vma .osrel=0x20000 \
     --add-section .cmdline="$run/uki-cmdline" --change-section-vma .cmdline=0x30000 \
@@ -403,6 +412,7 @@ boot() {
   pids+=("$qemu_pid")
   rc=0
   wait "$qemu_pid" || rc=$?
+  forget_pid "$qemu_pid"  # reaped: the number may now belong to someone else
   BOOT_SECONDS=$(awk -v ms="$(($(date +%s%3N) - t0))" 'BEGIN { printf "%.1f", ms / 1000 }')
   if [[ -n $tail_pid ]]; then
     sleep 0.5
