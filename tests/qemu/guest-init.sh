@@ -4,7 +4,11 @@
 # The guest has no network. The host passes, as SMBIOS OEM strings (type 11, not measured by OVMF):
 #   bootgate-mode:reference   send the firmware event log on the virtio port bootgate-log, power off
 #   bootgate-mode:attest      also enroll (virtio port bootgate0) and join (port bootgate1)
+#   bootgate-mode:rejoin      the node rebooted: restore the agent's state directory (AK, node id)
+#                             from bootgate-state:BASE64 (a tar.gz) and only join (port bootgate0)
 #   bootgate-ca:BASE64        the verifier's CA certificate (PEM, base64), for --ca
+# After a join, the agent's state directory goes back to the host as a tar.gz on the virtio port
+# bootgate-state when that port exists (the initramfs is the node's only disk).
 # Each agent command opens its own gRPC/TLS connection, so each gets its own virtio port: a socat on
 # 127.0.0.1:GUEST_PORT forwards exactly one connection to /dev/virtio-ports/bootgateN, and the host
 # relays that port to a fresh TCP connection to the verifier.
@@ -107,7 +111,7 @@ if [ "$mode" = reference ]; then
   result "reference eventlog-bytes=$log_bytes"
   finish
 fi
-[ "$mode" = attest ] || fail "unknown mode '$mode'"
+[ "$mode" = attest ] || [ "$mode" = rejoin ] || fail "unknown mode '$mode'"
 
 mkdir -p /etc/bootgate
 oem bootgate-ca | base64 -d >/etc/bootgate/ca.pem 2>/dev/null
@@ -133,18 +137,27 @@ agent() {
     --tcti device:/dev/tpmrm0 --state-dir /var/lib/bootgate-agent --timeout 120
 }
 
-relay bootgate0
-say "enroll"
-agent enroll --hostname bootgate-measured-boot
-rc=$?
-kill "$relay_pid" 2>/dev/null
-wait "$relay_pid" 2>/dev/null
-if [ "$rc" -ne 0 ]; then
-  result "refused step=enroll exit=$rc"
-  finish
+if [ "$mode" = rejoin ]; then
+  mkdir -p /var/lib
+  oem bootgate-state | base64 -d | tar -C /var/lib -xzf - || fail "restore the agent state"
+  [ -s /var/lib/bootgate-agent/node_id ] || fail "no node_id in the restored agent state"
+  say "agent state restored: node $(cat /var/lib/bootgate-agent/node_id)"
+  join_port=bootgate0
+else
+  relay bootgate0
+  say "enroll"
+  agent enroll --hostname bootgate-measured-boot
+  rc=$?
+  kill "$relay_pid" 2>/dev/null
+  wait "$relay_pid" 2>/dev/null
+  if [ "$rc" -ne 0 ]; then
+    result "refused step=enroll exit=$rc"
+    finish
+  fi
+  join_port=bootgate1
 fi
 
-relay bootgate1
+relay "$join_port"
 say "join"
 agent join --token-file /tmp/join-token $log_flag
 rc=$?
@@ -155,5 +168,10 @@ if [ "$rc" -ne 0 ]; then
   finish
 fi
 [ -s /tmp/join-token ] || fail "join succeeded but wrote no token"
+if [ -e /dev/virtio-ports/bootgate-state ]; then
+  tar -C /var/lib -czf /tmp/agent-state.tgz bootgate-agent || fail "tar the agent state"
+  cat /tmp/agent-state.tgz >/dev/virtio-ports/bootgate-state || fail "write bootgate-state"
+  say "agent state sent on bootgate-state ($(wc -c </tmp/agent-state.tgz) bytes)"
+fi
 result "joined token-id=$(cut -d. -f1 /tmp/join-token) token-bytes=$(wc -c </tmp/join-token)"
 finish

@@ -22,6 +22,10 @@
 #                       command line) booted directly by OVMF with Secure Boot off (the UKI is
 #                       unsigned): accepted against a policy whose PCR 11 is predicted from the
 #                       UKI's files with systemd-measure, not learned from a boot
+#   reboot-rejoin       secureboot-accept, then the same node (same TPM state, the agent's state
+#                       directory carried over) boots again: the quote's resetCount went up, the
+#                       verifier flags a new boot, re-appraises the whole log and issues a second
+#                       token
 #
 # --console   also show the guest's serial console live (it is always in RUN/*.console.log)
 # --keep      keep the run directory (default: kept only when the scenario fails)
@@ -57,7 +61,7 @@ readonly PROG=measured-boot
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-readonly SCENARIOS="secureboot-accept cmdline-changed secureboot-off uki-accept"
+readonly SCENARIOS="secureboot-accept cmdline-changed secureboot-off uki-accept reboot-rejoin"
 readonly UKI_STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 readonly GOOD_CMDLINE="console=ttyS0 panic=-1 loglevel=4"
 readonly CHANGED_CMDLINE="console=ttyS0 panic=-1 loglevel=4 ima_appraise=off"
@@ -66,6 +70,8 @@ readonly OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
 readonly OVMF_VARS_SECBOOT=/usr/share/OVMF/OVMF_VARS_4M.ms.fd  # Microsoft + Debian keys enrolled
 readonly OVMF_VARS_NOKEYS=/usr/share/OVMF/OVMF_VARS_4M.fd      # no keys: Secure Boot off
 BOOT_TIMEOUT=${BOOTGATE_QEMU_BOOT_TIMEOUT:-480}  # seconds per QEMU boot (TCG, shared cores)
+STATE_OUT=0  # boot(): add the bootgate-state port (the agent's state comes back after a join)
+STATE_IN=""  # boot() in rejoin mode: the agent state (tar.gz) handed to the guest
 
 die() {
   echo "$PROG: $*" >&2
@@ -343,12 +349,14 @@ predict_uki_pcr11() {
 # ---------------------------------------------------------------------------------------------
 # 3. One QEMU boot.
 
-# Starts a private swtpm for QEMU in DIR; sets TPM_SOCK and TPM_CA.
+# start_swtpm DIR [--power-cycle]: a private swtpm for QEMU in DIR (a fresh TPM, or with
+# --power-cycle the one already in DIR); sets TPM_SOCK and TPM_CA.
 start_swtpm() {
   local dir=$1
+  shift
   swtpm_dirs+=("$dir")
-  timeout 60 "$root/swtpm-fixtures/bootgate-swtpm" start --dir "$dir" --qemu >/dev/null ||
-    die "bootgate-swtpm start --qemu failed in $dir"
+  timeout 60 "$root/swtpm-fixtures/bootgate-swtpm" start --dir "$dir" --qemu "$@" >/dev/null ||
+    die "bootgate-swtpm start --qemu $* failed in $dir"
   TPM_SOCK=$dir/swtpm-ctrl.sock
   TPM_CA=$dir/ca-bundle.pem
 }
@@ -385,6 +393,11 @@ boot() {
   : >"$run/$name.eventlog.bin"
   QEMU_ARGS+=(-chardev "file,id=vlog,path=$run/$name.eventlog.bin"
     -device virtserialport,bus=vser.0,chardev=vlog,name=bootgate-log)
+  if ((STATE_OUT)); then  # the agent's state directory comes back here after a join
+    : >"$run/$name.agent-state.tgz"
+    QEMU_ARGS+=(-chardev "file,id=vstate,path=$run/$name.agent-state.tgz"
+      -device virtserialport,bus=vser.0,chardev=vstate,name=bootgate-state)
+  fi
   local i=0 sock
   for sock in "$@"; do  # host relay sockets, in port order bootgate0, bootgate1, ...
     QEMU_ARGS+=(-chardev "socket,id=vport$i,path=$sock"
@@ -392,9 +405,12 @@ boot() {
     i=$((i + 1))
   done
   QEMU_ARGS+=(-smbios type=11,value=bootgate,value=bootgate-mode:$mode)
-  if [[ $mode == attest ]]; then
+  if [[ $mode == attest || $mode == rejoin ]]; then
     ca_b64=$(base64 -w0 "$run/verifier/ca.pem")
     QEMU_ARGS+=(-smbios "type=11,value=bootgate-ca:$ca_b64")
+  fi
+  if [[ $mode == rejoin ]]; then  # the agent's state from the previous boot (the node's "disk")
+    QEMU_ARGS+=(-smbios "type=11,value=bootgate-state:$(base64 -w0 "$STATE_IN")")
   fi
   : >"$run/$name.console.log"
   if ((console)); then
@@ -605,6 +621,7 @@ start_verifier "$TPM_CA" "$run/policy.yaml"
 RELAY_SOCKS=()
 start_relay 0  # enroll
 start_relay 1  # join
+[[ $scenario == reboot-rejoin ]] && STATE_OUT=1
 boot node "$vars" "$esp" attest "$run/node-tpm" "${RELAY_SOCKS[@]}"
 node_boot_seconds=$BOOT_SECONDS
 result=$(guest_result node)
@@ -688,7 +705,63 @@ else:
 PY
 }
 
+if [[ $scenario == reboot-rejoin ]]; then
+  first_boot_seconds=$node_boot_seconds
+  first_result=$(guest_result node)
+  [[ $first_result == "joined token-id="* ]] || die "first boot: the guest says '$first_result'"
+  [[ -s $run/node.agent-state.tgz ]] || die "first boot: the agent's state did not come back"
+  # The same machine again: same TPM (power cycle), same disk (the agent's state), a new relay.
+  STATE_IN=$run/node.agent-state.tgz
+  STATE_OUT=0
+  start_swtpm "$run/node-tpm" --power-cycle
+  RELAY_SOCKS=()
+  start_relay 2
+  boot node-reboot "$vars" "$esp" rejoin "$run/node-tpm" "${RELAY_SOCKS[@]}"
+  node_boot_seconds="$first_boot_seconds + $BOOT_SECONDS"
+  second_result=$(guest_result node-reboot)
+  admin_json attestations list >"$run/attestations.json" || die "bootgate attestations list failed"
+  admin_json tokens list >"$run/tokens.json" || die "bootgate tokens list failed"
+  admin_json nodes list >"$run/nodes.json" || die "bootgate nodes list failed"
+  python3 - "$run/attestations.json" "$run/tokens.json" "$run/nodes.json" "$first_result" \
+    "$second_result" <<'PY'
+import json, re, sys
+atts, tokens, nodes = (json.load(open(p)) for p in sys.argv[1:4])
+results = sys.argv[4:6]
+def fail(msg):
+    print(f"measured-boot: FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+if len(nodes) != 1:
+    fail(f"expected 1 node across both boots, the verifier lists {len(nodes)}")
+if len(atts) != 2:
+    fail(f"expected 2 attestations, the verifier lists {len(atts)}")
+atts.sort(key=lambda a: a["clock"]["reset_count"] if "clock" in a else -1)
+ids = []
+for a, r in zip(atts, results):
+    m = re.match(r"joined token-id=(\S+)", r)
+    if not m:
+        fail(f"the guest says {r!r}, expected 'joined token-id=...'")
+    ids.append(m.group(1))
+    print(f"measured-boot: verifier: {a['attestation_id']} verdict {a['verdict']}, new_boot "
+          f"{a['new_boot']}, resetCount {a['clock']['reset_count']}, restartCount "
+          f"{a['clock']['restart_count']}, token {a['token_id']}", file=sys.stderr)
+    if a["verdict"] != "affirming" or a["findings"]:
+        fail(f"{a['attestation_id']}: {a['verdict']} {a['findings']}")
+    if a["token_id"] != m.group(1):
+        fail(f"attestation token {a['token_id']!r} != guest's {m.group(1)!r}")
+if atts[1]["clock"]["reset_count"] <= atts[0]["clock"]["reset_count"]:
+    fail("resetCount did not increase across the reboot")
+if not atts[1]["new_boot"]:
+    fail("the verifier did not flag the second attestation as a new boot")
+if atts[0]["node_id"] != atts[1]["node_id"]:
+    fail("the two attestations are for different nodes")
+if sorted(t["token_id"] for t in tokens) != sorted(ids) or ids[0] == ids[1]:
+    fail(f"tokens {tokens} are not the two distinct tokens the guest unwrapped {ids}")
+print("measured-boot: the rebooted node was re-appraised in full and joined again", file=sys.stderr)
+PY
+fi
+
 case $scenario in
+  reboot-rejoin) ;;
   secureboot-accept | uki-accept) check_records affirming ;;
   cmdline-changed) check_records contraindicated POLICY_PCR_MISMATCH 8 9 ;;
   secureboot-off) check_records contraindicated EVENTLOG_MISSING 7 ;;
