@@ -17,6 +17,9 @@ packages=(
   swtpm swtpm-tools tpm2-tools openssl iproute2 procps
   # demo output formatting
   python3
+  # report rendering: the `browser` ctest label renders `bootgate report --format html` in
+  # headless Chromium and keeps a screenshot as a CI artefact (build/artifacts/report.png)
+  chromium
 )
 
 missing=()

@@ -6,7 +6,9 @@
 #   BOOTGATE_SKIP_SANITIZE=1 scripts/test.sh     # local quick run without the sanitizer pass
 #
 # Labels: unit (pure code, real fixtures), cli (the built binaries), fuzz-corpus (fuzz seeds and
-# past crashers replayed), swtpm (integration against a real software TPM; never skipped here).
+# past crashers replayed), swtpm (integration against a real software TPM; never skipped here),
+# verifier (in-process servers), browser (the HTML report rendered in headless Chromium; its
+# screenshot is kept in build/artifacts/; a missing chromium fails, never skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -76,6 +76,11 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   server->components_ = std::move(components);
   VerifierComponents& c = server->components_;
   ServiceContext ctx{c.store.get(), clock, rng, logger};
+  // The policy content behind the id every attestation records (audit exports re-run decisions
+  // with it).
+  RETURN_IF_ERROR(Named(c.store->RecordPolicy(PolicyRecord{c.policy->id(), c.policy->kind(),
+                                                           c.policy->content(), clock->Now()}),
+                        "policy record"));
 
   server->enrollment_ = std::make_unique<EnrollmentServiceImpl>(
       ctx, c.ek_trust.get(), c.ek_allow_list.get(), EnrollmentOptions{config.enrollment_ttl});

@@ -115,6 +115,14 @@ struct TokenRecord {
   std::string reason;
 };
 
+// The exact policy source behind a recorded policy id (Policy::kind() / content()).
+struct PolicyRecord {
+  std::string policy_id;
+  std::string kind;
+  std::string content;
+  absl::Time first_loaded_at = absl::InfinitePast();
+};
+
 struct AuditEvent {
   int64_t seq = 0;
   absl::Time at = absl::InfinitePast();

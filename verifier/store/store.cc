@@ -129,6 +129,16 @@ CREATE TABLE audit_events (
   detail TEXT NOT NULL
 );
 )sql",
+    // 1 -> 2: the exact policy content behind every recorded policy id, so that an audit export
+    // can re-run each decision with the policy that made it (verifier/audit/).
+    R"sql(
+CREATE TABLE policies (
+  policy_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  content BLOB NOT NULL,
+  first_loaded_at INTEGER NOT NULL
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion,
               "one migration per schema version");

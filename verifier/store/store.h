@@ -22,7 +22,7 @@
 
 namespace bootgate::verifier {
 
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 inline constexpr size_t kMaxListLimit = 1000;
 
 class Store {
@@ -72,6 +72,11 @@ class Store {
   absl::StatusOr<std::vector<AttestationRecord>> ListAttestations(const std::string& node_id,
                                                                   size_t limit);
   absl::StatusOr<std::vector<TokenRecord>> ListTokens(const std::string& node_id, size_t limit);
+
+  // --- Policies (audit_queries.cc)
+  // Records the content behind a policy id (kept once: the id embeds a digest of the content).
+  absl::Status RecordPolicy(const PolicyRecord& policy);
+  absl::StatusOr<std::optional<PolicyRecord>> GetPolicy(const std::string& policy_id);
 
   // --- Audit
   absl::Status AppendAudit(const std::string& kind, const std::string& subject,
