@@ -742,5 +742,41 @@ TEST_F(NodeStateTest, ChangedPolicyFileIsReportedButTheLoadedPolicyStays) {
   EXPECT_EQ(resp->verdict(), v1::VERDICT_AFFIRMING);
 }
 
+TEST_F(NodeStateTest, AdminCliShowsStatesTimesAndHistory) {
+  StartEnv();
+  TestTpm tpm = EnrolledTpm();
+  auto bad = env_->Attest(tpm, ChangedBoot());
+  ASSERT_TRUE(bad.ok());
+  const std::vector<std::string> conn = {"--config", env_->dir(), "--server",
+                                         absl::StrCat("127.0.0.1:", env_->admin_port())};
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), conn.begin(), conn.end());
+    return RunBinary("bootgate", args);
+  };
+  CommandResult list = run({"nodes", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  nlohmann::json j = nlohmann::json::parse(list.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["state"], "untrusted");
+  EXPECT_EQ(j[0]["last_attested_at"], "") << "never affirmed";
+  EXPECT_NE(j[0]["last_attempt_at"], "");
+  EXPECT_NE(j[0]["next_due_at"], "");
+  CommandResult show = run({"nodes", "show", tpm.node_id, "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  nlohmann::json n = nlohmann::json::parse(show.out);
+  ASSERT_EQ(n["transitions"].size(), 1u);
+  EXPECT_EQ(n["transitions"][0]["old_state"], "enrolled");
+  EXPECT_EQ(n["transitions"][0]["new_state"], "untrusted");
+  EXPECT_EQ(n["transitions"][0]["attestation_id"], bad->attestation_id());
+  EXPECT_EQ(n["transitions"][0]["reasons"][0]["code"], "POLICY_PCR_MISMATCH");
+  CommandResult text = run({"nodes", "list"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("NEXT DUE"));
+  EXPECT_THAT(text.out, HasSubstr("untrusted"));
+  CommandResult show_text = run({"nodes", "show", tpm.node_id});
+  ASSERT_EQ(show_text.exit_code, 0) << show_text.err;
+  EXPECT_THAT(show_text.out, HasSubstr("enrolled -> untrusted POLICY_PCR_MISMATCH"));
+}
+
 }  // namespace
 }  // namespace bootgate::testing
