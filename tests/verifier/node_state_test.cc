@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <thread>
@@ -727,6 +728,25 @@ TEST_F(NodeStateTest, HealthServiceReportsServingAfterTheMonitorsCheck) {
   EXPECT_TRUE(h.store_ok);
   EXPECT_TRUE(h.policy_file_current);
   EXPECT_EQ(h.detail, "");
+}
+
+TEST_F(NodeStateTest, HealthServiceReportsNotServingWhenTheStoreFails) {
+  StartEnv();
+  ASSERT_TRUE(env_->server()->monitor()->CheckOnce().ok());
+  ASSERT_EQ(HealthCheck(env_->agent_channel(), ""), std::string("\x08\x01", 2));
+  // The database file is overwritten under the running verifier (same inode).
+  {
+    std::ofstream f(env_->config().database, std::ios::binary | std::ios::trunc);
+    f << std::string(8192, 'x');
+  }
+  const verifier::HealthState h = env_->server()->monitor()->CheckHealth();
+  EXPECT_FALSE(h.store_ok);
+  EXPECT_THAT(h.detail, HasSubstr("store"));
+  for (const char* service : {"", "bootgate.v1.Attestation", "bootgate.v1.Enrollment"}) {
+    EXPECT_EQ(HealthCheck(env_->agent_channel(), service), std::string("\x08\x02", 2))
+        << service << ": NOT_SERVING";
+  }
+  EXPECT_EQ(Scrape(env_->server()->metrics_port())["bootgate_store_up"], 0);
 }
 
 TEST_F(NodeStateTest, ChangedPolicyFileIsReportedButTheLoadedPolicyStays) {

@@ -2,9 +2,13 @@
 // one row in node_transitions plus one outbox row per configured sink, written in the
 // transaction that made the change (RecordAttestation, RevokeNode, MarkStaleNodes), so that a
 // committed change is always notified (at least once) and an uncommitted one never is.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -327,10 +331,37 @@ absl::StatusOr<int64_t> Store::SizeBytes() {
   return total;
 }
 
+void Store::RememberFileLocked() {
+  struct stat st;
+  if (stat(path_.c_str(), &st) == 0) {
+    file_dev_ = static_cast<uint64_t>(st.st_dev);
+    file_ino_ = static_cast<uint64_t>(st.st_ino);
+  }
+}
+
 absl::Status Store::Ping() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement s, db_.Prepare("SELECT count(*) FROM sqlite_master"));
-  return s.Step().status();
+  RETURN_IF_ERROR(s.Step().status());
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat(path_, ": ", std::strerror(errno)));
+  }
+  struct stat st;
+  char header[16] = {};
+  const bool same = fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_dev) == file_dev_ &&
+                    static_cast<uint64_t>(st.st_ino) == file_ino_;
+  const bool intact = pread(fd, header, sizeof(header), 0) == sizeof(header) &&
+                      std::memcmp(header, "SQLite format 3", 16) == 0;
+  close(fd);
+  if (!same) {
+    return absl::DataLossError(
+        absl::StrCat(path_, " is no longer the database file this verifier opened"));
+  }
+  if (!intact) {
+    return absl::DataLossError(absl::StrCat(path_, ": the SQLite header is damaged"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace bootgate::verifier

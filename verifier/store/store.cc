@@ -368,6 +368,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat("evidence store ", path, ": ", s.message()));
   }
+  store->RememberFileLocked();
   return store;
 }
 

@@ -103,7 +103,9 @@ class Store {
   absl::StatusOr<int64_t> NotificationBacklog();
   // The database's size on disk: pages in use plus the write-ahead log.
   absl::StatusOr<int64_t> SizeBytes();
-  // One read through the connection (health checks).
+  // Health check: one read through the connection, and the file at path() is still the
+  // database opened (same inode, SQLite header intact): SQLite's page cache would otherwise keep
+  // answering for a file deleted, replaced or overwritten underneath it.
   absl::Status Ping();
 
   // --- Audit
@@ -118,6 +120,7 @@ class Store {
   absl::Status AuditLocked(const std::string& kind, const std::string& subject,
                            const std::string& detail, absl::Time at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RememberFileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Node state machine helpers (node_state_store.cc), called inside the transactions of
   // RecordAttestation and RevokeNode.
   absl::Status ApplyAttestationStateLocked(const AttestationRecord& a)
@@ -137,6 +140,8 @@ class Store {
   absl::Mutex mu_;
   SqliteDb db_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> notification_sinks_ ABSL_GUARDED_BY(mu_);
+  uint64_t file_dev_ ABSL_GUARDED_BY(mu_) = 0;  // the database file as opened (Ping)
+  uint64_t file_ino_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace bootgate::verifier
