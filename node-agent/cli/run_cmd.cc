@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "node-agent/cli/commands.h"
+#include "node-agent/client/verifier_client.h"
 #include "node-agent/daemon/run_loop.h"
 #include "node-agent/io/event_logs.h"
 
@@ -61,6 +62,13 @@ int RunRun(const std::vector<std::string>& args) {
   if (!absl::SimpleAtoi(settings.Get("timeout", "timeout", "30"), &o.timeout_seconds) ||
       o.timeout_seconds < 1 || o.timeout_seconds > 3600) {
     return UsageError("--timeout must be 1-3600 seconds", "run");
+  }
+  // The CA bundle and the target are checked now (no connection is made yet): a daemon that
+  // could never reach its verifier is a configuration error, not something to retry forever.
+  if (absl::StatusOr<std::unique_ptr<VerifierClient>> probe =
+          VerifierClient::Connect(o.verifier, o.ca, o.timeout_seconds);
+      !probe.ok()) {
+    return UsageError(std::string(probe.status().message()), "run");
   }
   o.hostname = settings.Get("hostname", "hostname", LocalHostname());
   o.eventlog = settings.Get("eventlog", "eventlog", kDefaultFirmwareLogPath);

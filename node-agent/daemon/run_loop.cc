@@ -136,7 +136,8 @@ void RunLoop::Attempt(const std::string& reason, absl::Time now) {
     status_.next_due_at = after + delay;
     Log(absl::StrCat(" event=attempt_failed", Field("reason", reason),
                      Field("failures", absl::StrCat(status_.consecutive_failures)),
-                     Field("retry_in", absl::FormatDuration(delay)),
+                     Field("retry_in",
+                           absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1)))),
                      Field("error", status_.last_error)));
   }
   WriteStatus();

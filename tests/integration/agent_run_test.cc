@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <regex>
 #include <string>
@@ -22,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "node-agent/daemon/schedule.h"
 #include "tests/integration/e2e_env.h"
 #include "tests/integration/swtpm_instance.h"
 #include "tests/testing/test_util.h"
@@ -313,6 +316,54 @@ TEST_F(AgentRunTest, BadConfigurationIsRefused) {
   EXPECT_EQ(r.exit_code, 7) << r.err;
   EXPECT_THAT(r.err, HasSubstr("event=giving_up"));
   EXPECT_EQ(Field(ReadStatus(status_file_), "consecutive_failures"), 2);
+}
+
+// The schedule alone (no TPM): defaults, parsing, jitter bounds, capped doubling.
+TEST(RunScheduleTest, DefaultsParsingJitterAndBackoff) {
+  auto none = agent::ParseRunSchedule([](const std::string&) { return std::string(); });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->interval, absl::Minutes(10));
+  EXPECT_DOUBLE_EQ(none->jitter, 0.10);
+  EXPECT_EQ(none->boot_check_interval, absl::Seconds(30));
+  EXPECT_EQ(none->backoff_initial, absl::Seconds(5));
+  EXPECT_EQ(none->backoff_max, absl::Minutes(5));
+  EXPECT_EQ(none->max_consecutive_failures, 0);
+
+  std::map<std::string, std::string> keys = {{"interval", "1h30m"},
+                                             {"jitter", "0.2"},
+                                             {"backoff_initial", "1s"},
+                                             {"backoff_max", "10s"},
+                                             {"max_consecutive_failures", "3"}};
+  auto get = [&keys](const std::string& k) { return keys.count(k) ? keys[k] : std::string(); };
+  auto s = agent::ParseRunSchedule(get);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->interval, absl::Minutes(90));
+  EXPECT_DOUBLE_EQ(s->jitter, 0.2);
+  EXPECT_EQ(agent::JitteredInterval(*s, 0.0), absl::Minutes(72));
+  EXPECT_EQ(agent::JitteredInterval(*s, 0.5), absl::Minutes(90));
+  EXPECT_EQ(agent::JitteredInterval(*s, 1.0), absl::Minutes(108));
+  EXPECT_EQ(agent::BackoffDelay(*s, 1, 0.0), absl::Seconds(1));
+  EXPECT_EQ(agent::BackoffDelay(*s, 2, 0.0), absl::Seconds(2));
+  EXPECT_EQ(agent::BackoffDelay(*s, 4, 0.0), absl::Seconds(8));
+  EXPECT_EQ(agent::BackoffDelay(*s, 5, 0.0), absl::Seconds(10));
+  EXPECT_EQ(agent::BackoffDelay(*s, 1000, 0.0), absl::Seconds(10));
+  EXPECT_EQ(agent::BackoffDelay(*s, 5, 1.0), absl::Seconds(8));
+
+  for (const auto& [key, value, needle] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"interval", "0s", "interval"},
+           {"interval", "10", "interval"},
+           {"jitter", "51%", "jitter"},
+           {"jitter", "-1", "jitter"},
+           {"backoff_max", "500ms", "backoff_max"},  // below backoff_initial
+           {"max_consecutive_failures", "x", "max_consecutive_failures"}}) {
+    std::map<std::string, std::string> bad = keys;
+    bad[key] = value;
+    auto r = agent::ParseRunSchedule(
+        [&bad](const std::string& k) { return bad.count(k) ? bad[k] : std::string(); });
+    EXPECT_FALSE(r.ok()) << key << "=" << value;
+    EXPECT_THAT(r.status().message(), HasSubstr(needle));
+  }
 }
 
 }  // namespace

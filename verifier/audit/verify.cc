@@ -235,6 +235,18 @@ class Verifier {
       if (ak_name.ok()) node.ak_name = *ak_name;
       const std::optional<absl::Time> enrolled_at = OptTime(n, "enrolled_at");
 
+      // The fingerprints recorded with the node (and in EARs) are those of these files.
+      if (Sha256Hex(node.ek_cert) != Str(n, "ek_cert_sha256")) {
+        Problem(subject, kNodeEkMismatch, "ek_cert_sha256 is not the SHA-256 of ek-cert.der");
+      }
+      if (auto ek_area = attest::ParsePublicArea(node.ek_public); ek_area.ok()) {
+        auto marshalled = attest::MarshalPublicArea(*ek_area);
+        if (!marshalled.ok() || Sha256Hex(*marshalled) != Str(n, "ek_public_sha256")) {
+          Problem(subject, kNodeEkMismatch,
+                  "ek_public_sha256 is not the SHA-256 of the EK's TPMT_PUBLIC");
+        }
+      }
+
       // AK: attributes, name, node id.
       auto ak = attest::ParsePublicArea(node.ak_public);
       if (!ak.ok()) {
