@@ -166,7 +166,7 @@ void RunLoop::WriteStatus() {
        status_.reset_count ? nlohmann::json(*status_.reset_count) : nlohmann::json(nullptr)},
       {"next_due_at", OptTime(status_.next_due_at)},
   };
-  const std::string text = j.dump(2) + "\n";
+  const std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   absl::Status s = WriteFileAtomic(o_.status_file, attest::AsSpan(text), 0644);
   if (!s.ok()) Log(absl::StrCat(" event=status_file", Field("error", std::string(s.message()))));
 }

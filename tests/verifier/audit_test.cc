@@ -16,7 +16,9 @@
 #include "nlohmann/json.hpp"
 #include "tests/testing/test_util.h"
 #include "tests/verifier/verifier_env.h"
+#include "verifier/tokens/ear.h"
 #include "verifier/util/files.h"
+#include "verifier/util/x509_util.h"
 
 namespace bootgate::testing {
 namespace {
@@ -310,6 +312,42 @@ TEST_F(AuditTest, TamperedOrForeignSignatureFails) {
   CommandResult foreign = Verify(Bundle("bundle3"), (*other)->dir() + "/ear-signing.pub.pem");
   EXPECT_EQ(foreign.exit_code, 1);
   EXPECT_THAT(foreign.out, HasSubstr("BUNDLE_SIGNATURE_INVALID"));
+}
+
+// A bundle signed with the right key whose index is nonsense (wrong types everywhere): verify
+// reports problems and exits 1; it never crashes or accepts.
+TEST_F(AuditTest, SignedButMalformedIndexIsReportedNotTrusted) {
+  ASSERT_EQ(Export(Bundle("bundle")).exit_code, 0);
+  const std::string index =
+      R"({"format": "bootgate-audit-bundle/1", "policies": [1, {"policy_id": 2}],
+          "nodes": ["x", {"node_id": 5, "enrollments": 3}],
+          "attestations": [7, {"attestation_id": "att-1", "clock": "x", "new_boot": "yes",
+                               "findings": "no", "checks": {"a": 1}, "nonce": "zz",
+                               "created_at": "2026-11-22T00:00:00Z", "nonce_record": [1]},
+                           {"attestation_id": "../../etc"}]})";
+  WriteAll(Bundle("bundle/index.json"), index);
+  auto manifest = nlohmann::json::parse(ReadAll(Bundle("bundle/manifest.json")));
+  for (auto& f : manifest["files"]) {
+    if (f["path"] == "index.json") {
+      f["sha256"] = verifier::Sha256Hex(attest::AsSpan(index));
+      f["bytes"] = index.size();
+    }
+  }
+  const std::string manifest_text = manifest.dump(1);
+  WriteAll(Bundle("bundle/manifest.json"), manifest_text);
+  auto signer = verifier::EarSigner::FromPemFile(env_->config().ear_signing_key);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  auto jws = (*signer)->Sign(
+      {{"bootgate.manifest-sha256", verifier::Sha256Hex(attest::AsSpan(manifest_text))}});
+  ASSERT_TRUE(jws.ok());
+  WriteAll(Bundle("bundle/manifest.jws"), *jws);
+  CommandResult verified = Verify(Bundle("bundle"));
+  EXPECT_EQ(verified.exit_code, 1) << verified.out << verified.err;
+  const auto report = nlohmann::json::parse(verified.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << verified.out << verified.err;
+  EXPECT_EQ(report["ok"], false);
+  EXPECT_EQ(report["reproduced"], 0);
+  EXPECT_THAT(verified.out, HasSubstr("BUNDLE_INDEX_MALFORMED"));
 }
 
 TEST_F(AuditTest, UsageAndInputErrors) {

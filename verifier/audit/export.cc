@@ -73,7 +73,7 @@ class BundleWriter {
                            {"verifier_id", verifier_id},
                            {"key_id", signer.key_id()},
                            {"files", files_}};
-    const std::string text = manifest.dump(1);
+    const std::string text = manifest.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
     RETURN_IF_ERROR(WriteNewFile(absl::StrCat(dir_, "/", kManifestFile), text, 0644));
     const json claims = {{"iss", verifier_id},
                          {"iat", absl::ToUnixSeconds(now)},
@@ -284,7 +284,7 @@ absl::StatusOr<ExportSummary> ExportBundle(const ExportOptions& o) {
       {"nodes", nodes_json},
       {"attestations", attestations},
   };
-  RETURN_IF_ERROR(out.Put(kIndexFile, index.dump(1)));
+  RETURN_IF_ERROR(out.Put(kIndexFile, index.dump(1, ' ', false, nlohmann::json::error_handler_t::replace)));
   RETURN_IF_ERROR(out.Seal(*o.signer, o.verifier_id, o.now));
   summary.files = out.files();
   return summary;

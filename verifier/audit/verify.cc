@@ -48,6 +48,28 @@ std::string Str(const json& j, const char* key) {
   return j[key].get<std::string>();
 }
 
+// Member access that never throws: the index is input (signed, but from a possibly broken
+// exporter); nlohmann's value()/get() throw on a type mismatch.
+const json& Member(const json& j, const char* key) {
+  static const json* const kNull = new json(nullptr);
+  if (!j.is_object()) return *kNull;
+  auto it = j.find(key);
+  return it == j.end() ? *kNull : *it;
+}
+const json& Array(const json& j, const char* key) {
+  static const json* const kEmpty = new json(json::array());
+  const json& m = Member(j, key);
+  return m.is_array() ? m : *kEmpty;
+}
+bool Bool(const json& j, const char* key) {
+  const json& m = Member(j, key);
+  return m.is_boolean() && m.get<bool>();
+}
+uint64_t U64(const json& j, const char* key) {
+  const json& m = Member(j, key);
+  return m.is_number_unsigned() ? m.get<uint64_t>() : 0;
+}
+
 std::optional<absl::Time> OptTime(const json& j, const char* key) {
   const std::string text = Str(j, key);
   if (text.empty()) return std::nullopt;
@@ -282,7 +304,7 @@ class Verifier {
         if (!r.ok()) Problem(subject, kNodeEkMismatch, absl::StrCat("EK template: ", r.Summary()));
         std::vector<attest::X509Ptr> intermediates;
         bool request_found = false;
-        for (const json& e : n.value("enrollments", json::array())) {
+        for (const json& e : Array(n, "enrollments")) {
           if (Str(e, "enrollment_id") != Str(n, "enrollment_id")) continue;
           auto raw = Read(Str(e, "request"));
           if (!raw.ok()) break;
@@ -330,7 +352,7 @@ class Verifier {
   NonceConsumption NonceAt(const json& a, const Bytes& nonce, absl::Time created_at,
                            const std::string& subject) {
     NonceConsumption out;
-    const json& r = a["nonce_record"];
+    const json& r = Member(a, "nonce_record");
     if (!r.is_object()) {
       out.state = NonceState::kUnknown;
       return out;
@@ -384,8 +406,8 @@ class Verifier {
 
   static std::optional<ClockState> ClockFromJson(const json& c) {
     if (!c.is_object()) return std::nullopt;
-    return ClockState{c.value("clock", uint64_t{0}), c.value("reset_count", uint32_t{0}),
-                      c.value("restart_count", uint32_t{0}), c.value("safe", false)};
+    return ClockState{U64(c, "clock"), static_cast<uint32_t>(U64(c, "reset_count")),
+                      static_cast<uint32_t>(U64(c, "restart_count")), Bool(c, "safe")};
   }
 
   // A clock baseline: an attestation before the window whose quote set the node's high-water
@@ -404,7 +426,7 @@ class Verifier {
     }
     if (nonce.ok()) first_use_.emplace(attest::HexEncode(*nonce), id);
     attest::PcrSelection selection;
-    const json& r = a["nonce_record"];
+    const json& r = Member(a, "nonce_record");
     if (r.is_object()) {
       auto sel = attest::ParsePcrSelectionSpec(Str(r, "selection"));
       if (sel.ok()) selection = *sel;
@@ -426,9 +448,9 @@ class Verifier {
     }
     const ClockState quoted{result.quote->clock.clock, result.quote->clock.reset_count,
                             result.quote->clock.restart_count, result.quote->clock.safe};
-    if (!SameClock(ClockFromJson(a["clock"]), quoted)) {
+    if (!SameClock(ClockFromJson(Member(a, "clock")), quoted)) {
       Problem(subject, kClockNotReproduced,
-              absl::StrCat("stored ", ClockText(ClockFromJson(a["clock"])), ", quoted ",
+              absl::StrCat("stored ", ClockText(ClockFromJson(Member(a, "clock"))), ", quoted ",
                            ClockText(quoted)));
     }
     high_water_[node_id] = quoted;
@@ -480,7 +502,7 @@ class Verifier {
 
     // Stored findings: the appraisal's, then TOKEN_ISSUER_FAILED when the issuer failed.
     Findings stored;
-    for (const json& f : a.value("findings", json::array())) {
+    for (const json& f : Array(a, "findings")) {
       stored.push_back(Finding{Str(f, "code"), Str(f, "detail")});
     }
     if (!stored.empty() && stored.back().code == codes::kTokenIssuerFailed) stored.pop_back();
@@ -496,7 +518,7 @@ class Verifier {
                            again.findings.empty() ? "" : ": " + again.findings.front().detail));
     }
     std::vector<std::string> stored_stages, again_stages;
-    for (const json& s : a.value("checks", json::array())) {
+    for (const json& s : Array(a, "checks")) {
       stored_stages.push_back(absl::StrCat(Str(s, "name"), "=", Str(s, "state")));
     }
     for (const Stage& s : again.stages) {
@@ -507,11 +529,11 @@ class Verifier {
               absl::StrCat("stored ", absl::StrJoin(stored_stages, " "), ", recomputed ",
                            absl::StrJoin(again_stages, " ")));
     }
-    if (!SameClock(ClockFromJson(a["clock"]), again.clock) ||
-        a.value("new_boot", false) != again.new_boot) {
+    if (!SameClock(ClockFromJson(Member(a, "clock")), again.clock) ||
+        Bool(a, "new_boot") != again.new_boot) {
       Problem(subject, kClockNotReproduced,
-              absl::StrCat("stored ", ClockText(ClockFromJson(a["clock"])),
-                           a.value("new_boot", false) ? " new boot" : "", ", recomputed ",
+              absl::StrCat("stored ", ClockText(ClockFromJson(Member(a, "clock"))),
+                           Bool(a, "new_boot") ? " new boot" : "", ", recomputed ",
                            ClockText(again.clock), again.new_boot ? " new boot" : ""));
     }
     if (again.policy_id != policy_id) {
@@ -533,9 +555,10 @@ class Verifier {
     if (!claims.ok()) {
       Problem(subject, kEarInvalid, std::string(claims.status().message()));
     } else {
-      const json sub = (*claims)["submods"].value(node_id.empty() ? "unknown" : node_id, json());
+      const std::string submod = node_id.empty() ? "unknown" : node_id;
+      const json& sub = Member(Member(*claims, "submods"), submod.c_str());
       std::vector<std::string> ear_codes;
-      for (const json& c : sub.value("bootgate.findings", json::array())) {
+      for (const json& c : Array(sub, "bootgate.findings")) {
         if (c.is_string()) ear_codes.push_back(c.get<std::string>());
       }
       std::vector<std::string> again_codes;
@@ -555,7 +578,7 @@ class Verifier {
     }
 
     // Tokens only ever follow an affirming verdict.
-    for (const json& t : a.value("tokens", json::array())) {
+    for (const json& t : Array(a, "tokens")) {
       if (Str(t, "status") == "issued" && verdict != kVerdictAffirming) {
         Problem(subject, kTokenWithoutAffirming,
                 absl::StrCat("token ", Str(t, "token_id"), " was issued for a ", verdict,

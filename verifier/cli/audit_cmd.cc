@@ -92,7 +92,7 @@ int RunExport(const std::vector<std::string>& argv) {
                                  {"nodes", summary->nodes},
                                  {"policies", summary->policies},
                                  {"files", summary->files}})
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     std::cout << "exported " << summary->attestations << " attestations ("
@@ -141,7 +141,7 @@ int RunVerify(const std::vector<std::string>& argv) {
                                  {"attestations", report->attestations},
                                  {"reproduced", report->reproduced},
                                  {"problems", problems}})
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     for (const auto& p : report->problems) {

@@ -101,7 +101,9 @@ Findings FindingsFromJsonText(const std::string& text) {
   if (!j.is_array()) return {Finding{"STORE_UNREADABLE", "findings_json does not parse"}};
   for (const auto& f : j) {
     if (f.is_object() && f.contains("code") && f["code"].is_string()) {
-      out.push_back(Finding{f["code"].get<std::string>(), f.value("detail", std::string())});
+      const bool has_detail = f.contains("detail") && f["detail"].is_string();
+      out.push_back(Finding{f["code"].get<std::string>(),
+                            has_detail ? f["detail"].get<std::string>() : std::string()});
     }
   }
   return out;
@@ -291,7 +293,8 @@ absl::StatusOr<std::optional<AttestationRecord>> AuditReader::ClockBaseline(
     bool clock_passed = false;
     if (checks.is_array()) {
       for (const auto& c : checks) {
-        if (c.is_object() && c.value("name", "") == "clock" && c.value("state", "") == "passed") {
+        if (c.is_object() && c.contains("name") && c["name"] == "clock" && c.contains("state") &&
+            c["state"] == "passed") {
           clock_passed = true;
         }
       }
