@@ -198,8 +198,7 @@ std::string Metrics::Render(Store* store) {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& listen,
                                                                     Metrics* metrics,
-                                                                    Store* store,
-                                                                    Logger* logger) {
+                                                                    Store* store) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("metrics.listen: '", listen, "'"));
@@ -244,7 +243,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
       bound.ss_family == AF_INET6
           ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
           : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  std::unique_ptr<MetricsServer> server(new MetricsServer(fd, bound_port, metrics, store, logger));
+  std::unique_ptr<MetricsServer> server(new MetricsServer(fd, bound_port, metrics, store));
   if (pipe2(server->wake_pipe_, O_CLOEXEC) != 0) {
     return absl::UnavailableError(absl::StrCat("pipe: ", std::strerror(errno)));
   }
@@ -252,8 +251,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   return server;
 }
 
-MetricsServer::MetricsServer(int fd, int port, Metrics* metrics, Store* store, Logger* logger)
-    : fd_(fd), port_(port), metrics_(metrics), store_(store), logger_(logger) {}
+MetricsServer::MetricsServer(int fd, int port, Metrics* metrics, Store* store)
+    : fd_(fd), port_(port), metrics_(metrics), store_(store) {}
 
 MetricsServer::~MetricsServer() {
   Shutdown();
@@ -337,7 +336,6 @@ void MetricsServer::Serve(int client) {
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
-  (void)logger_;
 }
 
 }  // namespace bootgate::verifier

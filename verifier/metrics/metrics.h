@@ -19,7 +19,6 @@
 #include "absl/time/time.h"
 #include "verifier/store/store.h"
 #include "verifier/util/clock.h"
-#include "verifier/util/logging.h"
 
 namespace bootgate::verifier {
 
@@ -64,14 +63,13 @@ class MetricsServer {
  public:
   // `listen` is HOST:PORT (port 0 = a free port, see port()). Borrowed pointers must outlive it.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& listen,
-                                                              Metrics* metrics, Store* store,
-                                                              Logger* logger);
+                                                              Metrics* metrics, Store* store);
   ~MetricsServer();
   int port() const { return port_; }
   void Shutdown();
 
  private:
-  MetricsServer(int fd, int port, Metrics* metrics, Store* store, Logger* logger);
+  MetricsServer(int fd, int port, Metrics* metrics, Store* store);
   void Run();
   void Serve(int client);
 
@@ -80,7 +78,6 @@ class MetricsServer {
   int wake_pipe_[2] = {-1, -1};
   Metrics* metrics_;
   Store* store_;
-  Logger* logger_;
   std::thread thread_;
 };
 

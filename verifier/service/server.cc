@@ -168,8 +168,8 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   }
 
   if (!config.metrics.listen.empty()) {
-    auto metrics_server = MetricsServer::Start(config.metrics.listen, server->metrics_.get(),
-                                               c.store.get(), logger);
+    auto metrics_server =
+        MetricsServer::Start(config.metrics.listen, server->metrics_.get(), c.store.get());
     if (!metrics_server.ok()) {
       server->Shutdown(absl::ZeroDuration());
       return metrics_server.status();
