@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/verifier/verifier_env.h"
+#include "verifier/notify/notifier.h"
 #include "verifier/store/sqlite.h"
 #include "verifier/store/store.h"
 
@@ -238,6 +239,28 @@ TEST_F(NodeStateStoreTest, WithoutSinksTransitionsAreRecordedButNothingIsQueued)
   ASSERT_TRUE(Attest("node-1", "att-1", true, kT0).ok());
   EXPECT_THAT(store_->ListNodeTransitions("", 0).value(), SizeIs(1));
   EXPECT_THAT(store_->ListNotifications(0).value(), IsEmpty());
+}
+
+TEST_F(NodeStateStoreTest, NotificationForASinkNoLongerConfiguredStaysQueued) {
+  store_->SetNotificationSinks({"webhook"});
+  Enroll("node-1");
+  ASSERT_TRUE(Attest("node-1", "att-1", true, kT0).ok());
+  // Restarted without a webhook: the queued event is kept, with the reason, and retried later.
+  testing::FakeClock clock(kT0);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> devnull(std::fopen("/dev/null", "w"),
+                                                          &std::fclose);
+  Logger logger(LogFormat::kText, devnull.get(), &clock);
+  Notifier notifier(store_.get(), {}, &clock, &logger, nullptr, NotifierOptions{});
+  auto delivered = notifier.DeliverDue();
+  ASSERT_TRUE(delivered.ok()) << delivered.status();
+  EXPECT_EQ(*delivered, 0);
+  auto all = store_->ListNotifications(0).value();
+  ASSERT_THAT(all, SizeIs(1));
+  EXPECT_FALSE(all[0].delivered_at.has_value());
+  EXPECT_EQ(all[0].attempts, 1);
+  EXPECT_THAT(all[0].last_error, ::testing::HasSubstr("sink 'webhook' is not configured"));
+  EXPECT_EQ(all[0].next_attempt_at, kT0 + NotifierOptions{}.retry_initial);
+  EXPECT_EQ(store_->NotificationBacklog().value(), 1);
 }
 
 TEST_F(NodeStateStoreTest, MigrationDerivesStatesOfExistingNodes) {

@@ -108,6 +108,11 @@ class Receiver {
   std::string url() const { return absl::StrCat("http://127.0.0.1:", port_, "/hook"); }
   void set_status(int status) { status_ = status; }
   void set_hang(bool hang) { hang_ = hang; }
+  // Answers with these bytes instead of an HTTP response ("" = a normal response).
+  void set_raw_answer(const std::string& raw) {
+    absl::MutexLock lock(&mu_);
+    raw_answer_ = raw;
+  }
 
   std::vector<Request> requests() {
     absl::MutexLock lock(&mu_);
@@ -174,12 +179,18 @@ class Receiver {
     }
     r.body = data.substr(body_at, length);
     const int status = status_.load();
+    std::string raw;
     {
       absl::MutexLock lock(&mu_);
       requests_.push_back(r);
-      if (!hang_ && status >= 200 && status < 300) {
+      raw = raw_answer_;
+      if (!hang_ && raw.empty() && status >= 200 && status < 300) {
         delivered_.push_back(nlohmann::json::parse(r.body, nullptr, false));
       }
+    }
+    if (!raw.empty()) {
+      (void)!send(c, raw.data(), raw.size(), MSG_NOSIGNAL);
+      return;
     }
     if (hang_) {
       // Never answers: wait until the client gives up (closes) or the receiver stops.
@@ -201,6 +212,7 @@ class Receiver {
   absl::Mutex mu_;
   std::vector<Request> requests_ ABSL_GUARDED_BY(mu_);
   std::vector<nlohmann::json> delivered_ ABSL_GUARDED_BY(mu_);
+  std::string raw_answer_ ABSL_GUARDED_BY(mu_);
 };
 
 std::string Hmac(const std::string& key, const std::string& body) {
@@ -537,6 +549,23 @@ TEST_F(NodeStateTest, WebhookRetriesWhenTheReceiverDoesNotAnswer) {
   }));
   EXPECT_THAT(Outbox()[0].last_error, HasSubstr("timed out"));
   receiver_.set_hang(false);
+  env_->clock().Advance(absl::Minutes(2));
+  ASSERT_TRUE(Eventually([&] { return AllDelivered(); }));
+  EXPECT_THAT(receiver_.DeliveredFor(tpm.node_id), SizeIs(1));
+}
+
+// Outage 4: something answers, but not HTTP (a wrong port, a half-started proxy).
+TEST_F(NodeStateTest, WebhookRetriesOnAMalformedAnswer) {
+  StartEnv();
+  receiver_.set_raw_answer("SSH-2.0-OpenSSH_9.2\r\n");
+  TestTpm tpm = EnrolledTpm();
+  ASSERT_TRUE(env_->Attest(tpm, Good()).ok());
+  ASSERT_TRUE(Eventually([&] {
+    std::vector<verifier::OutboxEntry> o = Outbox();
+    return o.size() == 1 && o[0].attempts >= 1;
+  }));
+  EXPECT_THAT(Outbox()[0].last_error, HasSubstr("malformed HTTP response"));
+  receiver_.set_raw_answer("");
   env_->clock().Advance(absl::Minutes(2));
   ASSERT_TRUE(Eventually([&] { return AllDelivered(); }));
   EXPECT_THAT(receiver_.DeliveredFor(tpm.node_id), SizeIs(1));
