@@ -168,10 +168,10 @@ TEST_F(NodeStateStoreTest, RevocationIsARecordedTransitionAndFinal) {
 }
 
 TEST_F(NodeStateStoreTest, StaleDetectionHonoursTheDeadlineAndTheStates) {
-  Enroll("node-1");                                   // never attests
-  Enroll("node-2");                                   // trusted, then silent
-  Enroll("node-3");                                   // untrusted: stays untrusted
-  Enroll("node-4", kT0 + absl::Minutes(50));          // enrolled late
+  Enroll("node-1");                           // never attests
+  Enroll("node-2");                           // trusted, then silent
+  Enroll("node-3");                           // untrusted: stays untrusted
+  Enroll("node-4", kT0 + absl::Minutes(50));  // enrolled late
   ASSERT_TRUE(Attest("node-2", "att-2", true, kT0 + absl::Minutes(10)).ok());
   ASSERT_TRUE(Attest("node-3", "att-3", false, kT0 + absl::Minutes(10)).ok());
 
@@ -213,7 +213,8 @@ TEST_F(NodeStateStoreTest, OutboxTracksDueFailedAndDelivered) {
   ASSERT_TRUE(due.ok());
   ASSERT_THAT(*due, SizeIs(1));
   const std::string id = (*due)[0].event_id;
-  ASSERT_TRUE(store_->MarkNotificationFailed(id, "webhook", "refused", kT0 + absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      store_->MarkNotificationFailed(id, "webhook", "refused", kT0 + absl::Seconds(5)).ok());
   EXPECT_THAT(store_->DueNotifications(kT0 + absl::Seconds(4), 0).value(), IsEmpty());
   due = store_->DueNotifications(kT0 + absl::Seconds(5), 0);
   ASSERT_THAT(*due, SizeIs(1));

@@ -154,13 +154,9 @@ TEST(HttpUrlTest, Parses) {
   EXPECT_EQ(bare->path, "/");
 }
 
-TEST(HttpUrlTest, UserInfoIsRejected) {
-  EXPECT_FALSE(ParseHttpUrl("http://user:pw@host/").ok());
-}
+TEST(HttpUrlTest, UserInfoIsRejected) { EXPECT_FALSE(ParseHttpUrl("http://user:pw@host/").ok()); }
 
-TEST(HttpUrlTest, SpaceInPathIsRejected) {
-  EXPECT_FALSE(ParseHttpUrl("http://host/a b").ok());
-}
+TEST(HttpUrlTest, SpaceInPathIsRejected) { EXPECT_FALSE(ParseHttpUrl("http://host/a b").ok()); }
 
 TEST(SignatureTest, IsHmacSha256OfTheBody) {
   // RFC 4231 test case 2.

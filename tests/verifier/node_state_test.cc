@@ -676,9 +676,9 @@ TEST_F(NodeStateTest, MetricsEndpointCountsAttestations) {
   ASSERT_TRUE(env_->Attest(tpm2, ChangedBoot()).ok());
   std::map<std::string, double> after = Scrape(port);
   EXPECT_EQ(after["bootgate_attestations_total{verdict=\"affirming\",reason=\"none\"}"], 1);
-  EXPECT_EQ(
-      after["bootgate_attestations_total{verdict=\"contraindicated\",reason=\"POLICY_PCR_MISMATCH\"}"],
-      1);
+  EXPECT_EQ(after["bootgate_attestations_total{verdict=\"contraindicated\",reason=\"POLICY_PCR_"
+                  "MISMATCH\"}"],
+            1);
   EXPECT_EQ(after["bootgate_appraisal_seconds_count"], 2);
   EXPECT_EQ(after["bootgate_appraisal_seconds_bucket{le=\"+Inf\"}"], 2);
   EXPECT_EQ(after["bootgate_tokens_issued_total{status=\"issued\"}"], 1);
@@ -726,7 +726,8 @@ std::string HealthCheck(std::shared_ptr<grpc::Channel> channel, const std::strin
   grpc::GenericStub stub(channel);
   // HealthCheckRequest{service = 1}: tag 0x0a, length, bytes.
   std::string encoded;
-  if (!service.empty()) encoded = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  if (!service.empty())
+    encoded = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
   grpc::Slice slice(encoded);
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
@@ -743,7 +744,8 @@ std::string HealthCheck(std::shared_ptr<grpc::Channel> channel, const std::strin
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return "error: dump";
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes;
 }
 

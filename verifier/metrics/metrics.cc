@@ -120,8 +120,8 @@ std::string Metrics::Render(Store* store) {
       absl::StrAppend(&out, "bootgate_appraisal_seconds_bucket{le=\"", Num(kAppraisalBuckets[i]),
                       "\"} ", buckets_[i], "\n");
     }
-    absl::StrAppend(&out, "bootgate_appraisal_seconds_bucket{le=\"+Inf\"} ", appraisal_count_,
-                    "\n", "bootgate_appraisal_seconds_sum ", Num(appraisal_sum_), "\n",
+    absl::StrAppend(&out, "bootgate_appraisal_seconds_bucket{le=\"+Inf\"} ", appraisal_count_, "\n",
+                    "bootgate_appraisal_seconds_sum ", Num(appraisal_sum_), "\n",
                     "bootgate_appraisal_seconds_count ", appraisal_count_, "\n");
     Header(&out, "bootgate_tokens_issued_total", "counter",
            "Join tokens by outcome (issued: published and handed out; failed: the issuer "
@@ -233,16 +233,15 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   }
   freeaddrinfo(addrs);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("metrics.listen: cannot listen on ", listen, ": ",
-                                               error));
+    return absl::UnavailableError(
+        absl::StrCat("metrics.listen: cannot listen on ", listen, ": ", error));
   }
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  const int bound_port =
-      bound.ss_family == AF_INET6
-          ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-          : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const int bound_port = bound.ss_family == AF_INET6
+                             ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   std::unique_ptr<MetricsServer> server(new MetricsServer(fd, bound_port, metrics, store));
   if (pipe2(server->wake_pipe_, O_CLOEXEC) != 0) {
     return absl::UnavailableError(absl::StrCat("pipe: ", std::strerror(errno)));

@@ -80,24 +80,22 @@ absl::StatusOr<int> Notifier::DeliverDue() {
       if (stop_) break;
     }
     auto it = sinks_.find(e.sink);
-    absl::Status result =
-        it == sinks_.end()
-            ? absl::FailedPreconditionError(
-                  absl::StrCat("sink '", e.sink, "' is not configured in this verifier"))
-            : it->second->Deliver(e.event_id, e.payload);
+    absl::Status result = it == sinks_.end()
+                              ? absl::FailedPreconditionError(absl::StrCat(
+                                    "sink '", e.sink, "' is not configured in this verifier"))
+                              : it->second->Deliver(e.event_id, e.payload);
     const absl::Time now = clock_->Now();
     if (metrics_ != nullptr) metrics_->RecordNotification(e.sink, result.ok());
     if (result.ok()) {
       RETURN_IF_ERROR(store_->MarkNotificationDelivered(e.event_id, e.sink, now));
       ++delivered;
-      logger_->Info("notify.delivered", {{"event", e.event_id},
-                                         {"sink", e.sink},
-                                         {"attempt", absl::StrCat(e.attempts + 1)}});
+      logger_->Info(
+          "notify.delivered",
+          {{"event", e.event_id}, {"sink", e.sink}, {"attempt", absl::StrCat(e.attempts + 1)}});
       continue;
     }
     const absl::Time next = now + RetryDelay(options_, e.attempts + 1);
-    RETURN_IF_ERROR(
-        store_->MarkNotificationFailed(e.event_id, e.sink, result.ToString(), next));
+    RETURN_IF_ERROR(store_->MarkNotificationFailed(e.event_id, e.sink, result.ToString(), next));
     logger_->Warning("notify.failed",
                      {{"event", e.event_id},
                       {"sink", e.sink},

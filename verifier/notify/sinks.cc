@@ -118,7 +118,8 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   absl::string_view authority = rest.substr(0, slash);
   if (slash != absl::string_view::npos) out.path = std::string(rest.substr(slash));
   if (authority.empty() || authority.find('@') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("'", url, "': expected http://HOST[:PORT]/PATH"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", url, "': expected http://HOST[:PORT]/PATH"));
   }
   size_t colon = authority.rfind(':');
   if (!authority.empty() && authority.front() == '[') {
@@ -199,11 +200,10 @@ absl::StatusOr<HttpResponse> HttpPost(const HttpUrl& url, const std::vector<std:
       if (cl != std::string::npos) {
         size_t len = 0;
         const size_t eol = lower.find("\r\n", cl + 2);
-        if (absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                                 lower.substr(cl + 17, eol == std::string::npos
-                                                           ? std::string::npos
-                                                           : eol - cl - 17)),
-                             &len) &&
+        if (absl::SimpleAtoi(
+                absl::StripAsciiWhitespace(lower.substr(
+                    cl + 17, eol == std::string::npos ? std::string::npos : eol - cl - 17)),
+                &len) &&
             response.size() >= end + 4 + std::min(len, kMaxResponseBytes)) {
           break;
         }
@@ -225,8 +225,8 @@ absl::StatusOr<HttpResponse> HttpPost(const HttpUrl& url, const std::vector<std:
 }
 
 absl::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(const std::string& url,
-                                                                  const std::string& secret_file,
-                                                                  absl::Duration timeout) {
+                                                                 const std::string& secret_file,
+                                                                 absl::Duration timeout) {
   ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
   ASSIGN_OR_RETURN(std::string secret, ReadFile(secret_file, 4096));
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
@@ -240,18 +240,17 @@ absl::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(const std::stri
 
 absl::Status WebhookSink::Deliver(const std::string& event_id, const std::string& event_json) {
   ASSIGN_OR_RETURN(std::string signature, SignatureHeaderValue(secret_, event_json));
-  ASSIGN_OR_RETURN(HttpResponse resp,
-                   HttpPost(url_,
-                            {absl::StrCat(kEventHeader, ": ", event_id),
-                             absl::StrCat(kSignatureHeader, ": ", signature)},
-                            "application/json", event_json, timeout_));
+  ASSIGN_OR_RETURN(HttpResponse resp, HttpPost(url_,
+                                               {absl::StrCat(kEventHeader, ": ", event_id),
+                                                absl::StrCat(kSignatureHeader, ": ", signature)},
+                                               "application/json", event_json, timeout_));
   if (resp.status >= 200 && resp.status < 300) return absl::OkStatus();
   std::string body = resp.body.substr(0, 200);
   for (char& c : body) {
     if (static_cast<unsigned char>(c) < ' ') c = ' ';
   }
-  return absl::UnavailableError(absl::StrCat("webhook answered HTTP ", resp.status,
-                                             body.empty() ? "" : ": ", body));
+  return absl::UnavailableError(
+      absl::StrCat("webhook answered HTTP ", resp.status, body.empty() ? "" : ": ", body));
 }
 
 absl::StatusOr<std::unique_ptr<ExecHookSink>> ExecHookSink::Create(const std::string& command,
@@ -297,8 +296,8 @@ absl::Status ExecHookSink::Deliver(const std::string& event_id, const std::strin
   if (run.exit_code == 0) return absl::OkStatus();
   const std::string how = run.term_signal != 0 ? absl::StrCat("killed by signal ", run.term_signal)
                                                : absl::StrCat("exited with ", run.exit_code);
-  return absl::UnavailableError(absl::StrCat(args[0], " ", how, run.output.empty() ? "" : ": ",
-                                             run.output.substr(0, 512)));
+  return absl::UnavailableError(
+      absl::StrCat(args[0], " ", how, run.output.empty() ? "" : ": ", run.output.substr(0, 512)));
 }
 
 }  // namespace bootgate::verifier

@@ -16,8 +16,8 @@
 
 namespace bootgate::verifier {
 
-inline constexpr absl::string_view kNotifyPlaceholders[] = {"{node}", "{old}", "{new}",
-                                                            "{reasons}", "{attestation}"};
+inline constexpr absl::string_view kNotifyPlaceholders[] = {"{node}", "{old}", "{new}", "{reasons}",
+                                                            "{attestation}"};
 inline constexpr char kSinkWebhook[] = "webhook";
 inline constexpr char kSinkExec[] = "exec";
 inline constexpr char kSignatureHeader[] = "X-Bootgate-Signature";

@@ -68,10 +68,10 @@ HealthState NodeMonitor::CheckHealth() {
     auto text = ReadFile(policy_->path(), 64 << 20);
     h.policy_file_current = text.ok() && *text == policy_->content();
     if (!h.policy_file_current) {
-      problems.push_back(absl::StrCat("policy file ", policy_->path(),
-                                      text.ok() ? " changed since it was loaded (restart to load it)"
-                                                : absl::StrCat(" unreadable: ",
-                                                               text.status().message())));
+      problems.push_back(
+          absl::StrCat("policy file ", policy_->path(),
+                       text.ok() ? " changed since it was loaded (restart to load it)"
+                                 : absl::StrCat(" unreadable: ", text.status().message())));
     }
   }
   h.detail = absl::StrJoin(problems, "; ");

@@ -78,12 +78,9 @@ void Store::SetNotificationSinks(std::vector<std::string> sinks) {
   notification_sinks_ = std::move(sinks);
 }
 
-absl::StatusOr<NodeTransition> Store::TransitionLocked(const std::string& node_id,
-                                                       const std::string& old_state,
-                                                       const std::string& new_state,
-                                                       const Findings& reasons,
-                                                       const std::string& attestation_id,
-                                                       absl::Time at) {
+absl::StatusOr<NodeTransition> Store::TransitionLocked(
+    const std::string& node_id, const std::string& old_state, const std::string& new_state,
+    const Findings& reasons, const std::string& attestation_id, absl::Time at) {
   ASSIGN_OR_RETURN(Statement upd,
                    db_.Prepare("UPDATE nodes SET state = ?, state_since = ? WHERE node_id = ?"));
   RETURN_IF_ERROR(upd.Bind(1, new_state).Bind(2, Micros(at)).Bind(3, node_id).Run());
@@ -176,8 +173,7 @@ absl::Status Store::ApplyAttestationStateLocked(const AttestationRecord& a) {
       if (f.code != codes::kTokenIssuerFailed) reasons.push_back(f);
     }
   }
-  return TransitionLocked(a.node_id, old_state, new_state, reasons, a.attestation_id,
-                          a.created_at)
+  return TransitionLocked(a.node_id, old_state, new_state, reasons, a.attestation_id, a.created_at)
       .status();
 }
 
@@ -202,9 +198,8 @@ absl::StatusOr<std::vector<NodeTransition>> Store::MarkStaleNodes(absl::Time now
   }
   std::vector<NodeTransition> out;
   for (const Due& d : due) {
-    const std::string detail =
-        absl::StrCat("no affirming attestation since ", Rfc3339(d.since), " (deadline ",
-                     absl::FormatDuration(deadline), ")");
+    const std::string detail = absl::StrCat("no affirming attestation since ", Rfc3339(d.since),
+                                            " (deadline ", absl::FormatDuration(deadline), ")");
     ASSIGN_OR_RETURN(NodeTransition t,
                      TransitionLocked(d.node_id, d.state, kNodeStateStale,
                                       {Finding{codes::kNodeStale, detail}}, "", now));

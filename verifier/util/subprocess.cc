@@ -172,8 +172,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& args,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  while (!result.output.empty() &&
-         (result.output.back() == '\n' || result.output.back() == '\r')) {
+  while (!result.output.empty() && (result.output.back() == '\n' || result.output.back() == '\r')) {
     result.output.pop_back();
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);

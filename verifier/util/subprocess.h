@@ -26,9 +26,9 @@ absl::StatusOr<std::vector<std::string>> SplitCommandTemplate(
 
 struct CommandResult {
   bool timed_out = false;
-  int exit_code = -1;     // when exited normally
-  int term_signal = 0;    // when killed by a signal
-  std::string output;     // stdout + stderr, at most 4 KiB, trailing newlines removed
+  int exit_code = -1;   // when exited normally
+  int term_signal = 0;  // when killed by a signal
+  std::string output;   // stdout + stderr, at most 4 KiB, trailing newlines removed
 };
 
 // Runs argv[0] (resolved on PATH when it has no '/') with `args`; waits at most `timeout`, then
