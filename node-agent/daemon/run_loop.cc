@@ -89,6 +89,10 @@ absl::Status RunLoop::AttemptOnce(absl::Time now) {
   }
   if (!node_id.ok()) return node_id.status();
   status_.node_id = *node_id;
+  // The boot this attestation is about: the quote's resetCount when the verifier authenticated
+  // it, else the TPM's just before quoting (so a refused quote does not look like a new boot at
+  // every check).
+  ASSIGN_OR_RETURN(TpmClock before, ReadTpmClock(agent->tpm()));
   ASSIGN_OR_RETURN(attest::Bytes event_log, ReadFirmwareEventLog(o_.eventlog));
   absl::StatusOr<v1::AttestResponse> response =
       Attest(*agent, *client, *node_id, event_log, /*request_join_token=*/false);
@@ -104,7 +108,8 @@ absl::Status RunLoop::AttemptOnce(absl::Time now) {
   status_.last_attestation_id = response->attestation_id();
   status_.last_findings.clear();
   for (const v1::Finding& f : response->findings()) status_.last_findings.push_back(f.code());
-  if (response->has_clock()) status_.reset_count = response->clock().reset_count();
+  status_.reset_count =
+      response->has_clock() ? response->clock().reset_count() : before.reset_count;
   if (response->verdict() == v1::VERDICT_AFFIRMING) status_.last_success_at = now;
   Log(absl::StrCat(" event=attestation", Field("node", *node_id),
                    Field("verdict", status_.last_verdict),
@@ -184,7 +189,8 @@ absl::Status RunLoop::Run() {
     const absl::Time now = absl::Now();
     std::string reason;
     if (now >= next_due) reason = due_reason;
-    if (reason.empty() && now >= next_boot_check) {
+    // While failing, the retry schedule (backoff) decides; the retry attests the new boot too.
+    if (reason.empty() && now >= next_boot_check && status_.consecutive_failures == 0) {
       next_boot_check = now + o_.schedule.boot_check_interval;
       std::optional<uint32_t> reset_count = ReadResetCount();
       if (reset_count && status_.reset_count && *reset_count != *status_.reset_count) {
@@ -209,7 +215,9 @@ absl::Status RunLoop::Run() {
       continue;
     }
     // Sleep until the next event, waking every 100 ms to notice a stop request.
-    const absl::Time wake = std::min(next_due, next_boot_check);
+    const absl::Time wake = status_.consecutive_failures == 0
+                                ? std::min(next_due, next_boot_check)
+                                : next_due;
     const absl::Duration nap = std::clamp(wake - absl::Now(), absl::ZeroDuration(),
                                           absl::Milliseconds(100));
     std::this_thread::sleep_for(absl::ToChronoMilliseconds(nap) + std::chrono::milliseconds(1));

@@ -4,7 +4,8 @@
 //
 // An attempt is due at start, when the jittered interval has passed, after a failure's backoff,
 // and at once when the TPM's resetCount differs from the one of the last attestation (a new
-// boot; checked every boot_check_interval). A failed attempt (TPM, I/O, verifier unreachable or
+// boot; checked every boot_check_interval while the last attempt succeeded — while failing, the
+// backoff decides). A failed attempt (TPM, I/O, verifier unreachable or
 // refusing) backs off exponentially up to backoff_max; a verdict of any kind is a completed
 // attempt. Every attempt is logged (one line on the log stream) and the status file is rewritten
 // (atomically) after it. The TPM and the verifier channel are opened per attempt and closed after
