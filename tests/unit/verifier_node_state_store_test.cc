@@ -234,6 +234,33 @@ TEST_F(NodeStateStoreTest, OutboxTracksDueFailedAndDelivered) {
   EXPECT_EQ(*store_->ListNotifications(0).value()[0].delivered_at, kT0 + absl::Seconds(6));
 }
 
+TEST_F(NodeStateStoreTest, ANodesEventsAreDueOnlyInOrder) {
+  store_->SetNotificationSinks({"exec"});
+  Enroll("node-1");
+  Enroll("node-2");
+  ASSERT_TRUE(Attest("node-1", "att-1", false, kT0).ok());                    // -> untrusted
+  ASSERT_TRUE(Attest("node-1", "att-2", true, kT0 + absl::Seconds(1)).ok());  // -> trusted
+  ASSERT_TRUE(Attest("node-2", "att-3", true, kT0 + absl::Seconds(2)).ok());  // -> trusted
+  auto due = store_->DueNotifications(kT0 + absl::Seconds(2), 0).value();
+  ASSERT_THAT(due, SizeIs(2)) << "node-1's second event waits for its first";
+  EXPECT_THAT(due[0].payload, ::testing::HasSubstr("\"attestation_id\":\"att-1\""));
+  EXPECT_THAT(due[1].payload, ::testing::HasSubstr("\"attestation_id\":\"att-3\""));
+  // The first one fails and backs off: node-1's later event is still not due, even when the
+  // backoff is longer than its own schedule.
+  ASSERT_TRUE(
+      store_->MarkNotificationFailed(due[0].event_id, "exec", "exit 1", kT0 + absl::Hours(1)).ok());
+  due = store_->DueNotifications(kT0 + absl::Minutes(30), 0).value();
+  ASSERT_THAT(due, SizeIs(1));
+  EXPECT_THAT(due[0].payload, ::testing::HasSubstr("att-3"));
+  due = store_->DueNotifications(kT0 + absl::Hours(1), 0).value();
+  ASSERT_THAT(due, SizeIs(2));
+  ASSERT_TRUE(
+      store_->MarkNotificationDelivered(due[0].event_id, "exec", kT0 + absl::Hours(1)).ok());
+  due = store_->DueNotifications(kT0 + absl::Hours(1), 0).value();
+  ASSERT_THAT(due, SizeIs(2));
+  EXPECT_THAT(due[0].payload, ::testing::HasSubstr("att-2"));
+}
+
 TEST_F(NodeStateStoreTest, WithoutSinksTransitionsAreRecordedButNothingIsQueued) {
   store_->SetNotificationSinks({});
   Enroll("node-1");

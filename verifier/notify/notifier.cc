@@ -1,6 +1,7 @@
 #include "verifier/notify/notifier.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -74,11 +75,15 @@ absl::StatusOr<int> Notifier::DeliverDue() {
   ASSIGN_OR_RETURN(std::vector<OutboxEntry> due,
                    store_->DueNotifications(clock_->Now(), options_.batch));
   int delivered = 0;
+  // A sink that failed once in this pass is not tried again until the next one: an unreachable
+  // receiver costs one timeout per pass, not one per queued event.
+  std::set<std::string> failed_sinks;
   for (const OutboxEntry& e : due) {
     {
       absl::MutexLock lock(&mu_);
       if (stop_) break;
     }
+    if (failed_sinks.count(e.sink)) continue;
     auto it = sinks_.find(e.sink);
     absl::Status result = it == sinks_.end()
                               ? absl::FailedPreconditionError(absl::StrCat(
@@ -94,6 +99,7 @@ absl::StatusOr<int> Notifier::DeliverDue() {
           {{"event", e.event_id}, {"sink", e.sink}, {"attempt", absl::StrCat(e.attempts + 1)}});
       continue;
     }
+    failed_sinks.insert(e.sink);
     const absl::Time next = now + RetryDelay(options_, e.attempts + 1);
     RETURN_IF_ERROR(store_->MarkNotificationFailed(e.event_id, e.sink, result.ToString(), next));
     logger_->Warning("notify.failed",

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "attest/util/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "verifier/store/store.h"
@@ -252,10 +253,19 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Store::CountNodesBy
 
 absl::StatusOr<std::vector<OutboxEntry>> Store::DueNotifications(absl::Time now, size_t limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement s, db_.Prepare(absl::StrCat(
-                                    "SELECT ", kOutboxColumns,
-                                    " FROM notification_outbox WHERE delivered_at IS NULL AND "
-                                    "next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?")));
+  // Per node and sink, only the oldest undelivered event is ever due: a hook sees a node's
+  // changes in the order they happened (cordon, then uncordon), never the reverse after a retry.
+  const std::string columns =
+      absl::StrCat("o.", absl::StrReplaceAll(kOutboxColumns, {{", ", ", o."}}));
+  ASSIGN_OR_RETURN(
+      Statement s,
+      db_.Prepare(absl::StrCat(
+          "SELECT ", columns,
+          " FROM notification_outbox o JOIN node_transitions t ON t.event_id = o.event_id "
+          "WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 "
+          "FROM notification_outbox o2 JOIN node_transitions t2 ON t2.event_id = o2.event_id "
+          "WHERE o2.sink = o.sink AND o2.delivered_at IS NULL AND t2.node_id = t.node_id AND "
+          "t2.seq < t.seq) ORDER BY t.seq, o.sink LIMIT ?2")));
   s.Bind(1, Micros(now)).Bind(2, Limit(limit));
   std::vector<OutboxEntry> out;
   while (true) {

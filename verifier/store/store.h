@@ -92,7 +92,8 @@ class Store {
   absl::StatusOr<std::vector<NodeTransition>> ListNodeTransitions(const std::string& node_id,
                                                                   size_t limit);
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> CountNodesByState();
-  // Undelivered notifications whose next attempt is due at `now`, oldest first.
+  // Undelivered notifications whose next attempt is due at `now`, oldest first; per node and
+  // sink only the oldest undelivered one (delivery in order, also across retries).
   absl::StatusOr<std::vector<OutboxEntry>> DueNotifications(absl::Time now, size_t limit);
   absl::Status MarkNotificationDelivered(const std::string& event_id, const std::string& sink,
                                          absl::Time at);
