@@ -136,14 +136,13 @@ void RunLoop::Attempt(const std::string& reason, absl::Time now) {
     status_.health = "failing";
     status_.last_failure_at = after;
     status_.last_error = std::string(s.message());
-    const absl::Duration delay =
-        BackoffDelay(o_.schedule, status_.consecutive_failures, Uniform());
+    const absl::Duration delay = BackoffDelay(o_.schedule, status_.consecutive_failures, Uniform());
     status_.next_due_at = after + delay;
-    Log(absl::StrCat(" event=attempt_failed", Field("reason", reason),
-                     Field("failures", absl::StrCat(status_.consecutive_failures)),
-                     Field("retry_in",
-                           absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1)))),
-                     Field("error", status_.last_error)));
+    Log(absl::StrCat(
+        " event=attempt_failed", Field("reason", reason),
+        Field("failures", absl::StrCat(status_.consecutive_failures)),
+        Field("retry_in", absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1)))),
+        Field("error", status_.last_error)));
   }
   WriteStatus();
 }
@@ -177,11 +176,11 @@ void RunLoop::WriteStatus() {
 }
 
 absl::Status RunLoop::Run() {
-  Log(absl::StrCat(" event=started", Field("verifier", o_.verifier),
-                   Field("interval", absl::FormatDuration(o_.schedule.interval)),
-                   Field("jitter", absl::StrCat(o_.schedule.jitter * 100, "%")),
-                   Field("boot_check_interval",
-                         absl::FormatDuration(o_.schedule.boot_check_interval))));
+  Log(absl::StrCat(
+      " event=started", Field("verifier", o_.verifier),
+      Field("interval", absl::FormatDuration(o_.schedule.interval)),
+      Field("jitter", absl::StrCat(o_.schedule.jitter * 100, "%")),
+      Field("boot_check_interval", absl::FormatDuration(o_.schedule.boot_check_interval))));
   absl::Time next_due = absl::Now();
   std::string due_reason = "start";
   absl::Time next_boot_check = absl::Now() + o_.schedule.boot_check_interval;
@@ -215,11 +214,10 @@ absl::Status RunLoop::Run() {
       continue;
     }
     // Sleep until the next event, waking every 100 ms to notice a stop request.
-    const absl::Time wake = status_.consecutive_failures == 0
-                                ? std::min(next_due, next_boot_check)
-                                : next_due;
-    const absl::Duration nap = std::clamp(wake - absl::Now(), absl::ZeroDuration(),
-                                          absl::Milliseconds(100));
+    const absl::Time wake =
+        status_.consecutive_failures == 0 ? std::min(next_due, next_boot_check) : next_due;
+    const absl::Duration nap =
+        std::clamp(wake - absl::Now(), absl::ZeroDuration(), absl::Milliseconds(100));
     std::this_thread::sleep_for(absl::ToChronoMilliseconds(nap) + std::chrono::milliseconds(1));
   }
   status_.health = "stopped";

@@ -16,9 +16,9 @@ absl::Status ParseDurationKey(const std::string& key, const std::string& text, a
   if (text.empty()) return absl::OkStatus();
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d < min || d > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        key, ": '", text, "' must be a duration from ", absl::FormatDuration(min), " to ",
-        absl::FormatDuration(max), " (e.g. 500ms, 30s, 10m)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": '", text, "' must be a duration from ", absl::FormatDuration(min),
+                     " to ", absl::FormatDuration(max), " (e.g. 500ms, 30s, 10m)"));
   }
   *out = d;
   return absl::OkStatus();
@@ -29,9 +29,8 @@ absl::Status ParseDurationKey(const std::string& key, const std::string& text, a
 absl::StatusOr<RunSchedule> ParseRunSchedule(
     const std::function<std::string(const std::string&)>& get) {
   RunSchedule s;
-  absl::Status st =
-      ParseDurationKey("interval", get("interval"), absl::Milliseconds(100), absl::Hours(24 * 7),
-                       &s.interval);
+  absl::Status st = ParseDurationKey("interval", get("interval"), absl::Milliseconds(100),
+                                     absl::Hours(24 * 7), &s.interval);
   if (st.ok()) {
     st = ParseDurationKey("boot_check_interval", get("boot_check_interval"),
                           absl::Milliseconds(100), absl::Hours(24), &s.boot_check_interval);
@@ -63,8 +62,8 @@ absl::StatusOr<RunSchedule> ParseRunSchedule(
   if (std::string text = get("max_consecutive_failures"); !text.empty()) {
     if (!absl::SimpleAtoi(text, &s.max_consecutive_failures) || s.max_consecutive_failures < 0 ||
         s.max_consecutive_failures > 1000000) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "max_consecutive_failures: '", text, "' must be a count (0 = never give up)"));
+      return absl::InvalidArgumentError(absl::StrCat("max_consecutive_failures: '", text,
+                                                     "' must be a count (0 = never give up)"));
     }
   }
   return s;

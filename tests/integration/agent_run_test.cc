@@ -12,11 +12,11 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <regex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -135,15 +135,12 @@ class AgentRunTest : public ::testing::Test {
   // A YAML configuration with the schedule given in `schedule`.
   std::string WriteConfig(const std::string& schedule) {
     const std::string path = tpm_->WorkPath("agent.yaml");
-    E2eWriteText(path, absl::StrCat("# bootgate-agent test configuration\n",
-                                    "tcti: \"", tpm_->tcti(), "\"\n",
-                                    "state_dir: ", state_dir_, "\n",
-                                    "verifier: 127.0.0.1:", port_, "\n",
-                                    "ca: ", verifier_.dir(), "/ca.pem\n",
-                                    "eventlog: ", log_, "\n",
-                                    "status_file: ", status_file_, "\n",
-                                    "hostname: run-test\n",
-                                    "timeout: 5\n", schedule));
+    E2eWriteText(
+        path, absl::StrCat("# bootgate-agent test configuration\n", "tcti: \"", tpm_->tcti(),
+                           "\"\n", "state_dir: ", state_dir_, "\n", "verifier: 127.0.0.1:", port_,
+                           "\n", "ca: ", verifier_.dir(), "/ca.pem\n", "eventlog: ", log_, "\n",
+                           "status_file: ", status_file_, "\n", "hostname: run-test\n",
+                           "timeout: 5\n", schedule));
     return path;
   }
 
@@ -202,7 +199,8 @@ TEST_F(AgentRunTest, AttestsEveryIntervalBacksOffAndRecovers) {
   EXPECT_THAT(status["last_error"].get<std::string>(), HasSubstr("verifier"));
   std::vector<double> delays;
   const std::string failing_log = agent.Log();
-  const std::regex retry("event=attempt_failed reason=\\w+ failures=(\\d+) retry_in=([0-9.]+)(ms|s)");
+  const std::regex retry(
+      "event=attempt_failed reason=\\w+ failures=(\\d+) retry_in=([0-9.]+)(ms|s)");
   for (std::sregex_iterator it(failing_log.begin(), failing_log.end(), retry), end; it != end;
        ++it) {
     const double v = std::stod((*it)[2]);
@@ -257,8 +255,8 @@ TEST_F(AgentRunTest, RebootIsAttestedAtOnce) {
 
   // Reboot: _TPM_Init + TPM2_Startup(CLEAR) (resetCount + 1, PCRs reset), then the same boot.
   const auto rebooted = std::chrono::steady_clock::now();
-  auto init = RunProcess(
-      {"swtpm_ioctl", "--tcp", absl::StrCat("127.0.0.1:", tpm_->ctrl_port()), "-i"});
+  auto init =
+      RunProcess({"swtpm_ioctl", "--tcp", absl::StrCat("127.0.0.1:", tpm_->ctrl_port()), "-i"});
   ASSERT_TRUE(init.ok() && init->exit_code == 0) << (init.ok() ? init->err : "");
   auto startup = tpm_->RunTpm2({"tpm2_startup", "-c"});
   ASSERT_TRUE(startup.ok() && startup->exit_code == 0) << (startup.ok() ? startup->err : "");

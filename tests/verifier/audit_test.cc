@@ -45,10 +45,9 @@ void FlipStoredByte(const std::string& db_path, const std::string& column, const
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* get = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               ("SELECT " + column + " FROM attestations WHERE attestation_id = ?")
-                                   .c_str(),
-                               -1, &get, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db, ("SELECT " + column + " FROM attestations WHERE attestation_id = ?").c_str(),
+                -1, &get, nullptr),
             SQLITE_OK);
   sqlite3_bind_text(get, 1, id.c_str(), -1, SQLITE_TRANSIENT);
   ASSERT_EQ(sqlite3_step(get), SQLITE_ROW);
@@ -58,11 +57,9 @@ void FlipStoredByte(const std::string& db_path, const std::string& column, const
   ASSERT_LT(offset, blob.size());
   blob[offset] ^= 0x01;
   sqlite3_stmt* put = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               ("UPDATE attestations SET " + column +
-                                " = ? WHERE attestation_id = ?")
-                                   .c_str(),
-                               -1, &put, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db, ("UPDATE attestations SET " + column + " = ? WHERE attestation_id = ?").c_str(),
+                -1, &put, nullptr),
             SQLITE_OK);
   sqlite3_bind_blob(put, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
   sqlite3_bind_text(put, 2, id.c_str(), -1, SQLITE_TRANSIENT);
@@ -156,9 +153,9 @@ class AuditTest : public ::testing::Test {
   }
 
   CommandResult Verify(const std::string& bundle, const std::string& key = "") {
-    return RunBinary("bootgate", {"audit", "verify", bundle, "--ca", dir_ + "/ek-ca",
-                                  "--verifier-pub",
-                                  key.empty() ? dir_ + "/ear-signing.pub.pem" : key, "--json"});
+    return RunBinary("bootgate",
+                     {"audit", "verify", bundle, "--ca", dir_ + "/ek-ca", "--verifier-pub",
+                      key.empty() ? dir_ + "/ear-signing.pub.pem" : key, "--json"});
   }
 
   std::string Bundle(const std::string& name) { return dir_ + "/" + name; }
@@ -182,7 +179,8 @@ TEST_F(AuditTest, ExportVerifiesOffline) {
   EXPECT_EQ(summary["nodes"], 2);
   EXPECT_EQ(summary["policies"], 1);
   // Raw evidence and the exact policy are in the bundle, as files an auditor can use directly.
-  EXPECT_TRUE(verifier::PathExists(Bundle("bundle/attestations/" + attestations_[0] + "/quote.msg")));
+  EXPECT_TRUE(
+      verifier::PathExists(Bundle("bundle/attestations/" + attestations_[0] + "/quote.msg")));
   EXPECT_EQ(ReadAll(Bundle("bundle/policies/0.policy")), ReadAll(dir_ + "/policy.yaml"));
 
   CommandResult verified = Verify(Bundle("bundle"));
@@ -194,18 +192,17 @@ TEST_F(AuditTest, ExportVerifiesOffline) {
   EXPECT_EQ(report["nodes"], 2);
 
   // The text form names the totals.
-  CommandResult text = RunBinary("bootgate", {"audit", "verify", Bundle("bundle"), "--ca",
-                                              dir_ + "/ek-ca", "--verifier-pub",
-                                              dir_ + "/ear-signing.pub.pem"});
+  CommandResult text =
+      RunBinary("bootgate", {"audit", "verify", Bundle("bundle"), "--ca", dir_ + "/ek-ca",
+                             "--verifier-pub", dir_ + "/ear-signing.pub.pem"});
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_THAT(text.out, HasSubstr(absl::StrCat("OK: ")));
 
   // A window and a node filter: node A's attestations after its second one (the reboot and the
   // refused log), with the second one as the clock baseline they were compared with.
   CommandResult one = Export(
-      Bundle("node-a"),
-      {"--node", tpm_a_->node_id, "--since",
-       absl::FormatTime(absl::RFC3339_full, after_second_, absl::UTCTimeZone())});
+      Bundle("node-a"), {"--node", tpm_a_->node_id, "--since",
+                         absl::FormatTime(absl::RFC3339_full, after_second_, absl::UTCTimeZone())});
   ASSERT_EQ(one.exit_code, 0) << one.err;
   EXPECT_EQ(nlohmann::json::parse(one.out)["attestations"], 2);
   EXPECT_EQ(nlohmann::json::parse(one.out)["clock_baselines"], 1);
@@ -361,9 +358,9 @@ TEST_F(AuditTest, UsageAndInputErrors) {
   CommandResult again = Export(Bundle("bundle"));  // never overwrites
   EXPECT_EQ(again.exit_code, 3);
   EXPECT_THAT(again.err, HasSubstr("already exists"));
-  CommandResult not_db = RunBinary("bootgate", {"audit", "export", "--config",
-                                                dir_ + "/verifier.yaml", "--store",
-                                                dir_ + "/policy.yaml", "--out", Bundle("y")});
+  CommandResult not_db =
+      RunBinary("bootgate", {"audit", "export", "--config", dir_ + "/verifier.yaml", "--store",
+                             dir_ + "/policy.yaml", "--out", Bundle("y")});
   EXPECT_EQ(not_db.exit_code, 3);
   EXPECT_THAT(not_db.err, HasSubstr("policy.yaml"));
 }
@@ -388,16 +385,16 @@ TEST_F(AuditTest, ReportJsonAndCsv) {
   EXPECT_THAT(r["policies"][0]["policy_id"].get<std::string>(), HasSubstr("test-golden@sha256:"));
   EXPECT_FALSE(r["timeline"].empty());
 
-  CommandResult csv = RunBinary("bootgate", {"report", "--store", db_, "--format", "csv",
-                                             "--node", tpm_b_->node_id});
+  CommandResult csv = RunBinary(
+      "bootgate", {"report", "--store", db_, "--format", "csv", "--node", tpm_b_->node_id});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_THAT(csv.out, HasSubstr("time,node_id,hostname,state,attestation_id,verdict"));
   EXPECT_THAT(csv.out, HasSubstr("NODE_REVOKED"));
   EXPECT_THAT(csv.out, Not(HasSubstr(tpm_a_->node_id)));
 
   // --since in the future: an empty window.
-  CommandResult empty = RunBinary(
-      "bootgate", {"report", "--store", db_, "--format", "json", "--since", "2999-01-01T00:00:00Z"});
+  CommandResult empty = RunBinary("bootgate", {"report", "--store", db_, "--format", "json",
+                                               "--since", "2999-01-01T00:00:00Z"});
   ASSERT_EQ(empty.exit_code, 0) << empty.err;
   EXPECT_EQ(nlohmann::json::parse(empty.out)["attestations"], 0);
   EXPECT_EQ(RunBinary("bootgate", {"report", "--store", db_, "--format", "pdf"}).exit_code, 2);

@@ -147,8 +147,9 @@ TEST(ReportBrowserTest, HtmlReportRendersInChromium) {
   const std::string home = v.dir() + "/chromium-home";
   std::filesystem::create_directories(home);
   const std::vector<std::string> common = {
-      kChromium,        "--headless",         "--disable-gpu",
-      "--no-sandbox",   "--no-first-run",     "--disable-dev-shm-usage",
+      kChromium,           "--headless",
+      "--disable-gpu",     "--no-sandbox",
+      "--no-first-run",    "--disable-dev-shm-usage",
       "--hide-scrollbars", "--user-data-dir=" + home + "/profile"};
   std::vector<std::string> dump = common;
   dump.push_back("--dump-dom");
@@ -171,8 +172,8 @@ TEST(ReportBrowserTest, HtmlReportRendersInChromium) {
   EXPECT_THAT(dom, HasSubstr("NODE_REVOKED"));
   EXPECT_THAT(dom, HasSubstr("decommissioned"));
   EXPECT_THAT(dom, HasSubstr("test-golden@sha256:"));
-  for (const char* chart : {"id=\"states-chart\"", "id=\"failures-chart\"",
-                            "id=\"timeline-chart\""}) {
+  for (const char* chart :
+       {"id=\"states-chart\"", "id=\"failures-chart\"", "id=\"timeline-chart\""}) {
     EXPECT_THAT(dom, HasSubstr(chart));
   }
   EXPECT_THAT(dom, HasSubstr("<rect"));

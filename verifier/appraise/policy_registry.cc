@@ -38,8 +38,8 @@ absl::StatusOr<std::unique_ptr<Policy>> ParsePolicy(absl::string_view kind,
   for (const auto& [name, parser] : Registry()) {
     if (name == kind) return parser(content);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown policy kind '", kind, "' (known: ",
-                                                 absl::StrJoin(KnownPolicyKinds(), ", "), ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown policy kind '", kind, "' (known: ", absl::StrJoin(KnownPolicyKinds(), ", "), ")"));
 }
 
 }  // namespace bootgate::verifier

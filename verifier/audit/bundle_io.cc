@@ -26,8 +26,7 @@ absl::Status CheckBundleId(absl::string_view id, absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(what, " '", id, "' cannot name a file"));
   }
   for (char c : id) {
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-          c == '-')) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
       return absl::InvalidArgumentError(absl::StrCat(what, " '", id, "' cannot name a file"));
     }
   }

@@ -58,9 +58,8 @@ class BundleWriter {
     const size_t slash = rel.rfind('/');
     if (slash != std::string::npos) RETURN_IF_ERROR(MakeDirs(rel.substr(0, slash)));
     RETURN_IF_ERROR(WriteNewFile(absl::StrCat(dir_, "/", rel), data, 0644));
-    files_.push_back({{"path", rel},
-                      {"sha256", Sha256Hex(attest::AsSpan(data))},
-                      {"bytes", data.size()}});
+    files_.push_back(
+        {{"path", rel}, {"sha256", Sha256Hex(attest::AsSpan(data))}, {"bytes", data.size()}});
     return absl::OkStatus();
   }
   absl::Status Put(const std::string& rel, const attest::Bytes& data) {
@@ -207,7 +206,8 @@ absl::StatusOr<ExportSummary> ExportBundle(const ExportOptions& o) {
       }));
   if (!missing_policies.empty()) {
     std::string ids;
-    for (const std::string& id : missing_policies) absl::StrAppend(&ids, ids.empty() ? "" : ", ", id);
+    for (const std::string& id : missing_policies)
+      absl::StrAppend(&ids, ids.empty() ? "" : ", ", id);
     return absl::FailedPreconditionError(absl::StrCat(
         "the content of policy ", ids,
         " is not recorded in the store nor the configuration's current policy; the export would "
@@ -275,16 +275,17 @@ absl::StatusOr<ExportSummary> ExportBundle(const ExportOptions& o) {
       {"verifier_id", o.verifier_id},
       {"store_schema", reader->schema_version()},
       {"window",
-       {{"since", o.window.since == absl::InfinitePast() ? json(nullptr)
-                                                          : json(TimeText(o.window.since))},
+       {{"since",
+         o.window.since == absl::InfinitePast() ? json(nullptr) : json(TimeText(o.window.since))},
         {"until", o.window.until == absl::InfiniteFuture() ? json(nullptr)
-                                                            : json(TimeText(o.window.until))}}},
+                                                           : json(TimeText(o.window.until))}}},
       {"node", o.node_id},
       {"policies", policies_json},
       {"nodes", nodes_json},
       {"attestations", attestations},
   };
-  RETURN_IF_ERROR(out.Put(kIndexFile, index.dump(1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  RETURN_IF_ERROR(
+      out.Put(kIndexFile, index.dump(1, ' ', false, nlohmann::json::error_handler_t::replace)));
   RETURN_IF_ERROR(out.Seal(*o.signer, o.verifier_id, o.now));
   summary.files = out.files();
   return summary;

@@ -37,9 +37,8 @@ constexpr size_t kMaxFileBytes = 256 << 20;
 
 std::string B64Url(const Bytes& data) {
   std::string out;
-  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(data.data()),
-                                              data.size()),
-                            &out);
+  absl::WebSafeBase64Escape(
+      absl::string_view(reinterpret_cast<const char*>(data.data()), data.size()), &out);
   return out;
 }
 
@@ -86,8 +85,8 @@ std::string Codes(const Findings& findings) {
 
 std::string ClockText(const std::optional<ClockState>& c) {
   if (!c) return "(none)";
-  return absl::StrCat("resetCount ", c->reset_count, " restartCount ", c->restart_count,
-                      " clock ", c->clock);
+  return absl::StrCat("resetCount ", c->reset_count, " restartCount ", c->restart_count, " clock ",
+                      c->clock);
 }
 
 bool SameClock(const std::optional<ClockState>& a, const std::optional<ClockState>& b) {
@@ -146,8 +145,8 @@ class Verifier {
   }
 
   bool CheckSignatureAndFiles() {
-    auto manifest_text = ReadFile(absl::StrCat(o_.bundle_dir, "/", kManifestFile),
-                                  kMaxManifestBytes);
+    auto manifest_text =
+        ReadFile(absl::StrCat(o_.bundle_dir, "/", kManifestFile), kMaxManifestBytes);
     auto jws = ReadFile(absl::StrCat(o_.bundle_dir, "/", kSignatureFile), 1 << 16);
     if (!manifest_text.ok() || !jws.ok()) {
       Problem("bundle", kBundleSignatureInvalid,

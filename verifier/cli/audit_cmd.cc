@@ -80,8 +80,8 @@ int RunExport(const std::vector<std::string>& argv) {
   o.now = now;
   // The configuration's current policy, for stores that predate recorded policy content.
   if (auto policy = verifier::PcrValuePolicy::LoadFile(config->policy); policy.ok()) {
-    o.extra_policies.push_back(verifier::PolicyRecord{(*policy)->id(), (*policy)->kind(),
-                                                      (*policy)->content(), now});
+    o.extra_policies.push_back(
+        verifier::PolicyRecord{(*policy)->id(), (*policy)->kind(), (*policy)->content(), now});
   }
   auto summary = verifier::audit::ExportBundle(o);
   if (!summary.ok()) return Fail(summary.status());
@@ -95,10 +95,9 @@ int RunExport(const std::vector<std::string>& argv) {
                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
-    std::cout << "exported " << summary->attestations << " attestations ("
-              << summary->baselines << " clock baselines), " << summary->nodes << " nodes, "
-              << summary->policies << " policies to " << o.out_dir << " (" << summary->files
-              << " files, signed)\n";
+    std::cout << "exported " << summary->attestations << " attestations (" << summary->baselines
+              << " clock baselines), " << summary->nodes << " nodes, " << summary->policies
+              << " policies to " << o.out_dir << " (" << summary->files << " files, signed)\n";
   }
   return kExitOk;
 }

@@ -72,7 +72,9 @@ int RunReportCommand(const std::vector<std::string>& argv) {
   if (format == "html") {
     text = verifier::report::ReportToHtml(*report);
   } else if (format == "json") {
-    text = verifier::report::ReportToJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    text = verifier::report::ReportToJson(*report).dump(2, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace) +
+           "\n";
   } else {
     text = verifier::report::ReportToCsv(*report);
   }

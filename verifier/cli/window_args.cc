@@ -13,17 +13,17 @@ absl::StatusOr<absl::Time> ParseTimeArg(const std::string& flag, const std::stri
   absl::Duration age;
   if (value.size() > 1 && value.back() == 'd') {
     int64_t days = 0;
-    if (absl::SimpleAtoi(value.substr(0, value.size() - 1), &days) && days >= 0 &&
-        days < 100000) {
+    if (absl::SimpleAtoi(value.substr(0, value.size() - 1), &days) && days >= 0 && days < 100000) {
       return now - absl::Hours(24 * days);
     }
   } else if (absl::ParseDuration(value, &age) && age >= absl::ZeroDuration() &&
              age != absl::InfiniteDuration()) {
     return now - age;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--", flag, " '", value, "': expected an RFC 3339 time (2026-11-01T00:00:00Z) or an age "
-      "such as 90m, 24h, 7d"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " '", value,
+                   "': expected an RFC 3339 time (2026-11-01T00:00:00Z) or an age "
+                   "such as 90m, 24h, 7d"));
 }
 
 absl::StatusOr<verifier::TimeWindow> WindowFromArgs(const ParsedArgs& args, absl::Time now) {

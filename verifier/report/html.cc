@@ -112,7 +112,8 @@ std::string TimelineChart(const Report& r) {
       "\" xmlns=\"http://www.w3.org/2000/svg\"><line x1=\"", left, "\" y1=\"", top + plot_h,
       "\" x2=\"", left + plot_w, "\" y2=\"", top + plot_h, "\" stroke=\"#9e9e9e\"/><text x=\"",
       left - 6, "\" y=\"", top + 10, "\" text-anchor=\"end\" font-size=\"11\">", max,
-      "</text><text x=\"", left - 6, "\" y=\"", top + plot_h, "\" text-anchor=\"end\" "
+      "</text><text x=\"", left - 6, "\" y=\"", top + plot_h,
+      "\" text-anchor=\"end\" "
       "font-size=\"11\">0</text>");
   const size_t n = std::max<size_t>(1, r.timeline.size());
   const double slot = static_cast<double>(plot_w) / n;
@@ -140,9 +141,11 @@ std::string TimelineChart(const Report& r) {
                     h - 18, "\" font-size=\"11\" text-anchor=\"end\">",
                     T(r.timeline.back().start + r.bucket), "</text>");
   }
-  absl::StrAppend(&svg, "<rect x=\"", left, "\" y=\"", h - 12, "\" width=\"10\" height=\"10\" "
-                  "fill=\"#43a047\"/><text x=\"", left + 14, "\" y=\"", h - 3,
-                  "\" font-size=\"11\">affirming</text><rect x=\"", left + 90, "\" y=\"", h - 12,
+  absl::StrAppend(&svg, "<rect x=\"", left, "\" y=\"", h - 12,
+                  "\" width=\"10\" height=\"10\" "
+                  "fill=\"#43a047\"/><text x=\"",
+                  left + 14, "\" y=\"", h - 3, "\" font-size=\"11\">affirming</text><rect x=\"",
+                  left + 90, "\" y=\"", h - 12,
                   "\" width=\"10\" height=\"10\" fill=\"#e53935\"/><text x=\"", left + 104,
                   "\" y=\"", h - 3, "\" font-size=\"11\">contraindicated</text></svg>");
   return svg;
@@ -194,9 +197,8 @@ std::string ReportToHtml(const Report& r) {
     }
     absl::StrAppend(&h, "<tr class=\"node-row\"><td><a href=\"#", Esc(nr.node_id), "\">",
                     Esc(nr.node_id), "</a></td><td>", Esc(nr.hostname),
-                    "</td><td><span class=\"state\" style=\"background:",
-                    StateColor(n.node.state), "\">", Esc(n.node.state), "</span></td><td>", last,
-                    "</td><td>",
+                    "</td><td><span class=\"state\" style=\"background:", StateColor(n.node.state),
+                    "\">", Esc(n.node.state), "</span></td><td>", last, "</td><td>",
                     Esc(n.current_policy), "</td><td>", n.affirming, " / ", n.attestations,
                     " affirming</td></tr>");
   }
@@ -228,8 +230,8 @@ std::string ReportToHtml(const Report& r) {
       std::vector<std::string> nodes;
       for (const std::string& n : f.nodes) nodes.push_back(Esc(n));
       absl::StrAppend(&h, "<tr class=\"failure\"><td class=\"finding\">", Esc(f.code), "</td><td>",
-                      f.count, "</td><td>", absl::StrJoin(nodes, ", "), "</td><td>",
-                      Esc(f.example), "</td></tr>");
+                      f.count, "</td><td>", absl::StrJoin(nodes, ", "), "</td><td>", Esc(f.example),
+                      "</td></tr>");
     }
     h += "</table>";
   }
@@ -246,8 +248,8 @@ std::string ReportToHtml(const Report& r) {
         &h, "<section class=\"node\" id=\"", Esc(nr.node_id), "\"><h3>", Esc(nr.hostname), " (",
         Esc(nr.node_id), ") <span class=\"state\" style=\"background:", StateColor(n.node.state),
         "\">", Esc(n.node.state), "</span></h3><p class=\"meta\">TPM ", Esc(nr.tpm_manufacturer),
-        " ", Esc(nr.tpm_model), ", EK ", Esc(nr.ek_public_sha256.substr(0, 16)), "&hellip;, enrolled ",
-        T(nr.enrolled_at));
+        " ", Esc(nr.tpm_model), ", EK ", Esc(nr.ek_public_sha256.substr(0, 16)),
+        "&hellip;, enrolled ", T(nr.enrolled_at));
     if (nr.revoked_at) {
       absl::StrAppend(&h, ", revoked ", T(*nr.revoked_at), ": ", Esc(nr.revoke_reason));
     }
@@ -264,10 +266,9 @@ std::string ReportToHtml(const Report& r) {
         absl::StrAppend(&findings, "<div class=\"finding\"><b>", Esc(f.code), "</b> ",
                         Esc(f.detail), "</div>");
       }
-      absl::StrAppend(&h, "<tr><td>", T(e.at), e.new_boot ? " (new boot)" : "",
-                      "</td><td class=\"", Esc(e.verdict), "\">", Esc(e.verdict), "</td><td>",
-                      Esc(e.policy_id), "</td><td>", findings.empty() ? "&ndash;" : findings,
-                      "</td></tr>");
+      absl::StrAppend(&h, "<tr><td>", T(e.at), e.new_boot ? " (new boot)" : "", "</td><td class=\"",
+                      Esc(e.verdict), "\">", Esc(e.verdict), "</td><td>", Esc(e.policy_id),
+                      "</td><td>", findings.empty() ? "&ndash;" : findings, "</td></tr>");
     }
     if (n.history.empty()) h += "<tr><td colspan=\"4\">no attestation in the window</td></tr>";
     h += "</table></section>\n";

@@ -20,9 +20,9 @@ std::string TimeJson(absl::Time t) {
 
 // A bucket width giving at most ~48 bars over the span.
 absl::Duration BucketFor(absl::Duration span) {
-  for (absl::Duration d : {absl::Seconds(1), absl::Seconds(10), absl::Minutes(1), absl::Minutes(5),
-                           absl::Minutes(15), absl::Hours(1), absl::Hours(6), absl::Hours(24),
-                           absl::Hours(24 * 7)}) {
+  for (absl::Duration d :
+       {absl::Seconds(1), absl::Seconds(10), absl::Minutes(1), absl::Minutes(5), absl::Minutes(15),
+        absl::Hours(1), absl::Hours(6), absl::Hours(24), absl::Hours(24 * 7)}) {
     if (span <= d * 48) return d;
   }
   return absl::Hours(24 * 30);
@@ -40,8 +40,8 @@ std::string CsvField(const std::string& in) {
 }  // namespace
 
 const std::vector<std::string>& NodeStateOrder() {
-  static const auto* order = new std::vector<std::string>{"trusted", "untrusted", "stale",
-                                                          "enrolled", "revoked"};
+  static const auto* order =
+      new std::vector<std::string>{"trusted", "untrusted", "stale", "enrolled", "revoked"};
   return *order;
 }
 
@@ -69,7 +69,7 @@ absl::StatusOr<Report> BuildReport(AuditReader& reader, const TimeWindow& window
   std::vector<HistoryEntry> all;
   RETURN_IF_ERROR(reader.ForEachAttestation(
       window, node_id, /*evidence=*/false, [&](AttestationRecord a) -> absl::Status {
-        HistoryEntry e{a.attestation_id, a.created_at, a.verdict,  a.policy_id,
+        HistoryEntry e{a.attestation_id, a.created_at, a.verdict, a.policy_id,
                        a.new_boot,       a.token_id,   a.findings};
         ++r.attestations;
         if (a.verdict == kVerdictAffirming) ++r.affirming;
@@ -106,17 +106,16 @@ absl::StatusOr<Report> BuildReport(AuditReader& reader, const TimeWindow& window
   std::sort(r.policies.begin(), r.policies.end(),
             [](const PolicyUsage& a, const PolicyUsage& b) { return a.first_seen < b.first_seen; });
   for (auto& [code, f] : failures) r.failures.push_back(f);
-  std::stable_sort(r.failures.begin(), r.failures.end(),
-                   [](const FailureReason& a, const FailureReason& b) { return a.count > b.count; });
+  std::stable_sort(
+      r.failures.begin(), r.failures.end(),
+      [](const FailureReason& a, const FailureReason& b) { return a.count > b.count; });
 
   if (!all.empty()) {
-    const absl::Time first =
-        window.since == absl::InfinitePast() ? all.front().at : window.since;
+    const absl::Time first = window.since == absl::InfinitePast() ? all.front().at : window.since;
     const absl::Time last = window.until == absl::InfiniteFuture() ? all.back().at : window.until;
     r.bucket = BucketFor(std::max(last - first, absl::Seconds(1)));
-    const absl::Time start =
-        absl::FromUnixSeconds(absl::ToUnixSeconds(first) -
-                              absl::ToUnixSeconds(first) % absl::ToInt64Seconds(r.bucket));
+    const absl::Time start = absl::FromUnixSeconds(
+        absl::ToUnixSeconds(first) - absl::ToUnixSeconds(first) % absl::ToInt64Seconds(r.bucket));
     const int64_t buckets = (last - start) / r.bucket + 1;
     for (int64_t i = 0; i < std::min<int64_t>(buckets, 1000); ++i) {
       r.timeline.push_back(TimelineBucket{start + r.bucket * i, 0, 0});
@@ -174,20 +173,20 @@ nlohmann::json ReportToJson(const Report& r) {
                          {"findings", findings}});
     }
     const NodeRecord& nr = n.node.node;
-    nodes.push_back({{"node_id", nr.node_id},
-                     {"hostname", nr.hostname},
-                     {"state", n.node.state},
-                     {"tpm_manufacturer", nr.tpm_manufacturer},
-                     {"enrolled_at", TimeJson(nr.enrolled_at)},
-                     {"last_attested_at",
-                      nr.last_attested_at ? TimeJson(*nr.last_attested_at) : std::string()},
-                     {"last_verdict", nr.last_verdict},
-                     {"revoked_at", nr.revoked_at ? TimeJson(*nr.revoked_at) : std::string()},
-                     {"revoke_reason", nr.revoke_reason},
-                     {"current_policy", n.current_policy},
-                     {"attestations", n.attestations},
-                     {"affirming", n.affirming},
-                     {"history", history}});
+    nodes.push_back(
+        {{"node_id", nr.node_id},
+         {"hostname", nr.hostname},
+         {"state", n.node.state},
+         {"tpm_manufacturer", nr.tpm_manufacturer},
+         {"enrolled_at", TimeJson(nr.enrolled_at)},
+         {"last_attested_at", nr.last_attested_at ? TimeJson(*nr.last_attested_at) : std::string()},
+         {"last_verdict", nr.last_verdict},
+         {"revoked_at", nr.revoked_at ? TimeJson(*nr.revoked_at) : std::string()},
+         {"revoke_reason", nr.revoke_reason},
+         {"current_policy", n.current_policy},
+         {"attestations", n.attestations},
+         {"affirming", n.affirming},
+         {"history", history}});
   }
   return {{"generated_at", TimeJson(r.generated_at)},
           {"window", {{"since", TimeJson(r.window.since)}, {"until", TimeJson(r.window.until)}}},

@@ -62,7 +62,7 @@ struct Report {
   std::string store_path;
   std::map<std::string, size_t> nodes_by_state;
   std::vector<NodeReport> nodes;
-  std::vector<PolicyUsage> policies;  // by first use
+  std::vector<PolicyUsage> policies;    // by first use
   std::vector<FailureReason> failures;  // most frequent first
   absl::Duration bucket;
   std::vector<TimelineBucket> timeline;

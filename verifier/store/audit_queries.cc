@@ -133,9 +133,8 @@ absl::StatusOr<std::optional<PolicyRecord>> Store::GetPolicy(const std::string& 
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<PolicyRecord>();
   const attest::Bytes content = s.Blob(2);
-  return std::optional<PolicyRecord>(PolicyRecord{s.Text(0), s.Text(1),
-                                                  std::string(content.begin(), content.end()),
-                                                  FromMicros(s.Int(3))});
+  return std::optional<PolicyRecord>(PolicyRecord{
+      s.Text(0), s.Text(1), std::string(content.begin(), content.end()), FromMicros(s.Int(3))});
 }
 
 // --- AuditReader
@@ -152,8 +151,8 @@ absl::StatusOr<std::unique_ptr<AuditReader>> AuditReader::Open(const std::string
     return absl::NotFoundError(absl::StrCat("evidence store ", path, ": no such file"));
   }
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   SqlitePtr db(raw);
   if (rc != SQLITE_OK) return SqliteError(db.get(), rc, absl::StrCat("open ", path, " read-only"));
   sqlite3_extended_result_codes(db.get(), 1);
@@ -177,9 +176,9 @@ absl::StatusOr<std::unique_ptr<AuditReader>> AuditReader::Open(const std::string
         absl::StrCat("evidence store ", path, ": not a bootgate store (schema version 0)"));
   }
   if (reader->schema_version_ > kStoreSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "evidence store ", path, ": schema version ", reader->schema_version_,
-        " is newer than this build knows (", kStoreSchemaVersion, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("evidence store ", path, ": schema version ", reader->schema_version_,
+                     " is newer than this build knows (", kStoreSchemaVersion, ")"));
   }
   return reader;
 }
