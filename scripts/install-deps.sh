@@ -24,6 +24,9 @@ packages=(
   # systemd-boot-efi has the UKI stub (systemd-measure, in systemd, predicts its PCR 11).
   qemu-system-x86 ovmf busybox-static cpio zstd mtools dosfstools socat binutils
   libtss2-tcti-device0 systemd-boot-efi systemd
+  # report rendering: the `browser` ctest label renders `bootgate report --format html` in
+  # headless Chromium and keeps a screenshot as a CI artefact (build/artifacts/report.png)
+  chromium
 )
 
 missing=()

@@ -7,9 +7,11 @@
 #
 # Labels: unit (pure code, real fixtures), cli (the built binaries), fuzz-corpus (fuzz seeds and
 # past crashers replayed), swtpm (integration against a real software TPM; never skipped here),
-# verifier (the gRPC services in-process), qemu (real measured boots under QEMU/OVMF with the agent
-# inside the guest: release pass only, not under the sanitizers, which would only slow the
-# emulated guest and not add coverage of host code the swtpm tests miss).
+# verifier (the gRPC services in-process), browser (the HTML report rendered in headless Chromium;
+# its screenshot is kept in build/artifacts/; a missing chromium fails, never skips), qemu (real
+# measured boots under QEMU/OVMF with the agent inside the guest: release pass only, not under the
+# sanitizers, which would only slow the emulated guest and not add coverage of host code the swtpm
+# tests miss).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

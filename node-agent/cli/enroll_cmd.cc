@@ -25,13 +25,13 @@ constexpr char kUsage[] =
     "  --hostname NAME       label sent with the enrollment (default: this host's name)\n"
     "  --json                print {\"enrolled\", \"node_id\", \"enrollment_id\", \"findings\"}\n";
 
+}  // namespace
+
 std::string LocalHostname() {
   char name[HOST_NAME_MAX + 1] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "";
   return name;
 }
-
-}  // namespace
 
 void AddVerifierFlags(FlagSpec* spec) { spec->value_flags.insert({"verifier", "ca", "timeout"}); }
 
@@ -46,13 +46,13 @@ int ReportFlowError(const absl::Status& status) {
 
 int ConnectVerifier(const Settings& settings, const std::string& command,
                     std::unique_ptr<VerifierClient>* client) {
-  const std::string target = settings.flags().Get("verifier");
-  const std::string ca = settings.flags().Get("ca");
+  const std::string target = settings.Get("verifier", "verifier", "");
+  const std::string ca = settings.Get("ca", "ca", "");
   if (target.empty()) return UsageError("--verifier HOST:PORT is required", command);
   if (ca.empty()) return UsageError("--ca FILE is required", command);
   int timeout = 30;
-  if (settings.flags().Has("timeout") &&
-      (!absl::SimpleAtoi(settings.flags().Get("timeout"), &timeout) || timeout < 1 ||
+  if (settings.Has("timeout", "timeout") &&
+      (!absl::SimpleAtoi(settings.Get("timeout", "timeout", "30"), &timeout) || timeout < 1 ||
        timeout > 3600)) {
     return UsageError("--timeout must be 1-3600 seconds", command);
   }
@@ -90,8 +90,7 @@ int RunEnroll(const std::vector<std::string>& args) {
   if (int rc = ConnectVerifier(settings, "enroll", &client); rc != kExitOk) return rc;
   absl::StatusOr<std::unique_ptr<Agent>> agent = Agent::Connect(start.options);
   if (!agent.ok()) return ReportError(agent.status());
-  const std::string hostname =
-      settings.flags().Has("hostname") ? settings.flags().Get("hostname") : LocalHostname();
+  const std::string hostname = settings.Get("hostname", "hostname", LocalHostname());
   absl::StatusOr<EnrollResult> result = Enroll(**agent, *client, hostname);
   if (!result.ok()) return ReportFlowError(result.status());
 

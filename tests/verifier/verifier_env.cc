@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "attest/eventlog/event_log.h"
 #include "attest/eventlog/replay.h"
 #include "attest/quote/quote_verifier.h"
@@ -117,6 +118,12 @@ absl::StatusOr<std::unique_ptr<VerifierEnv>> VerifierEnv::Create(const EnvOption
     RETURN_IF_ERROR(
         verifier::WriteNewFile(env->dir_ + "/ek-allow-list.txt", options.ek_allow_list_text));
     absl::StrAppend(&yaml, "ek_allow_list: ek-allow-list.txt\n");
+  }
+  for (const auto& [name, content] : options.files) {
+    RETURN_IF_ERROR(verifier::WriteNewFile(env->dir_ + "/" + name, content));
+  }
+  if (!options.extra_config.empty()) {
+    absl::StrAppend(&yaml, absl::StrReplaceAll(options.extra_config, {{"@DIR@", env->dir_}}));
   }
   RETURN_IF_ERROR(verifier::WriteFileAtomic(env->dir_ + "/verifier.yaml", yaml));
   ASSIGN_OR_RETURN(env->config_, verifier::LoadConfigFile(env->dir_ + "/verifier.yaml"));

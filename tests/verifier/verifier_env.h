@@ -98,6 +98,11 @@ struct EnvOptions {
   size_t max_event_log_bytes = 256u << 10;
   size_t max_ima_log_bytes = 256u << 10;
   bool quiet_logs = false;  // benchmarks: the verifier's log lines go to /dev/null
+  // YAML appended to the configuration; "@DIR@" is replaced with the environment's directory
+  // (nodes, notifications, metrics sections).
+  std::string extra_config;
+  // Files written into the directory before the configuration is loaded (name -> content).
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 class VerifierEnv {

@@ -22,6 +22,12 @@ Usage:
   bootgate attestations show ID [--json]      attestation records with their findings
   bootgate tokens list [--json]               issued join tokens
         admin commands connect with --config VERIFIER.yaml|DIR, or --server --ca --cert --key
+  bootgate audit export --config CFG --out DIR [--since T] [--until T] [--node ID]
+                                              signed audit bundle from the store (read-only)
+  bootgate audit verify DIR --ca EK-CA --verifier-pub PEM
+                                              re-check a bundle offline
+  bootgate report --store DB --format html|json|csv [--since T] [--out F]
+                                              fleet report from the store (read-only)
   bootgate COMMAND --help                     help for one command
 
 Exit codes:
@@ -46,6 +52,8 @@ int main(int argc, char** argv) {
   if (command == "nodes") return bootgate::cli::RunNodesCommand(rest);
   if (command == "attestations") return bootgate::cli::RunAttestationsCommand(rest);
   if (command == "tokens") return bootgate::cli::RunTokensCommand(rest);
+  if (command == "audit") return bootgate::cli::RunAuditCommand(rest);
+  if (command == "report") return bootgate::cli::RunReportCommand(rest);
   std::fprintf(stderr, "bootgate: unknown command '%s' (see bootgate --help)\n", command.c_str());
   return bootgate::cli::kExitUsage;
 }

@@ -3,6 +3,7 @@
 #ifndef BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
 #define BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
 
+#include "absl/time/time.h"
 #include "bootgate/v1/admin.grpc.pb.h"
 #include "verifier/appraise/policy.h"
 #include "verifier/service/context.h"
@@ -11,7 +12,10 @@ namespace bootgate::verifier {
 
 class AdminServiceImpl final : public bootgate::v1::Admin::Service {
  public:
-  AdminServiceImpl(ServiceContext ctx, const Policy* policy) : ctx_(ctx), policy_(policy) {}
+  // `attestation_deadline` (nodes.attestation_deadline) gives each node's next_due_at.
+  AdminServiceImpl(ServiceContext ctx, const Policy* policy,
+                   absl::Duration attestation_deadline = absl::Hours(1))
+      : ctx_(ctx), policy_(policy), attestation_deadline_(attestation_deadline) {}
 
   grpc::Status ListNodes(grpc::ServerContext*, const bootgate::v1::ListNodesRequest* request,
                          bootgate::v1::ListNodesResponse* response) override;
@@ -35,8 +39,11 @@ class AdminServiceImpl final : public bootgate::v1::Admin::Service {
                             bootgate::v1::ListPoliciesResponse* response) override;
 
  private:
+  void NodeWithDue(const NodeRecord& node, bootgate::v1::Node* out) const;
+
   ServiceContext ctx_;
   const Policy* policy_;
+  absl::Duration attestation_deadline_;
 };
 
 }  // namespace bootgate::verifier
