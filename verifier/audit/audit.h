@@ -53,7 +53,7 @@ struct ExportSummary {
   size_t baselines = 0;  // earlier attestations included for their clock state
   size_t nodes = 0;
   size_t policies = 0;
-  size_t files = 0;
+  size_t files = 0;  // listed in the manifest (manifest.json and manifest.jws not counted)
 };
 
 // FailedPrecondition when an attestation's policy content is unknown (the export would not be

@@ -82,7 +82,8 @@ class BundleWriter {
     return WriteNewFile(absl::StrCat(dir_, "/", kSignatureFile), jws + "\n", 0644);
   }
 
-  size_t files() const { return files_.size() + 2; }
+  // Files listed in the manifest (the manifest and its signature not counted).
+  size_t files() const { return files_.size(); }
 
  private:
   absl::Status MakeDirs(const std::string& rel) {

@@ -97,7 +97,8 @@ int RunExport(const std::vector<std::string>& argv) {
   } else {
     std::cout << "exported " << summary->attestations << " attestations (" << summary->baselines
               << " clock baselines), " << summary->nodes << " nodes, " << summary->policies
-              << " policies to " << o.out_dir << " (" << summary->files << " files, signed)\n";
+              << " policies to " << o.out_dir << " (" << summary->files
+              << " files, manifest signed)\n";
   }
   return kExitOk;
 }
