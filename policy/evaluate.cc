@@ -211,8 +211,8 @@ void CheckBootChain(const GoldenImage& img, const Context& ctx, Recorder* r) {
       diff.expected_description = app_name(i);
       diff.actual_description = apps[i]->description();
       r->Add(codes::kBootChainMismatch,
-             absl::StrCat("PCR 4 event ", apps[i]->event->index, ": ", app_name(i), " ",
-                          diff.bank, " expected ", diff.expected, ", got ", diff.actual, " (",
+             absl::StrCat("PCR 4 event ", apps[i]->event->index, ": ", app_name(i), " ", diff.bank,
+                          " expected ", diff.expected, ", got ", diff.actual, " (",
                           apps[i]->description(), ")"),
              diff);
       return;
@@ -304,8 +304,8 @@ void CheckSecureBoot(const GoldenImage& img, const Context& ctx, Recorder* r) {
            secure_boot == nullptr
                ? std::string("PCR 7: the SecureBoot variable was not measured; the image "
                              "requires Secure Boot enabled")
-               : absl::StrCat("PCR 7 event ", secure_boot->event->index,
-                              ": SecureBoot is ", secure_boot->variable->flag.value_or(0),
+               : absl::StrCat("PCR 7 event ", secure_boot->event->index, ": SecureBoot is ",
+                              secure_boot->variable->flag.value_or(0),
                               "; the image requires Secure Boot enabled"),
            event_diff(secure_boot, "SecureBoot=1",
                       secure_boot == nullptr
@@ -331,7 +331,8 @@ void CheckSecureBoot(const GoldenImage& img, const Context& ctx, Recorder* r) {
              event_diff(nullptr, name, ""));
       continue;
     }
-    const std::vector<SignatureEntry> measured = SignatureEntriesOf(*it->second->variable, /*describe=*/false);
+    const std::vector<SignatureEntry> measured =
+        SignatureEntriesOf(*it->second->variable, /*describe=*/false);
     if (measured.empty() && !(*list)->empty()) {
       r->Add(codes::kSecureBootKeyNotAllowed,
              absl::StrCat("PCR 7 event ", it->second->event->index, ": ", name,
@@ -353,17 +354,17 @@ void CheckSecureBoot(const GoldenImage& img, const Context& ctx, Recorder* r) {
   if (!sb.dbx_required.empty()) {
     auto it = dbs.find("dbx");
     const std::vector<SignatureEntry> measured =
-        it == dbs.end() ? std::vector<SignatureEntry>() : SignatureEntriesOf(*it->second->variable, /*describe=*/false);
+        it == dbs.end() ? std::vector<SignatureEntry>()
+                        : SignatureEntriesOf(*it->second->variable, /*describe=*/false);
     std::vector<const SignatureEntry*> missing;
     for (const SignatureEntry& e : sb.dbx_required) {
       if (!Contains(measured, e)) missing.push_back(&e);
     }
     if (!missing.empty()) {
       r->Add(codes::kDbxEntryMissing,
-             absl::StrCat(it == dbs.end() ? std::string("PCR 7: dbx was not measured")
-                                                    : absl::StrCat("PCR 7 event ",
-                                                                   it->second->event->index,
-                                                                   ": dbx"),
+             absl::StrCat(it == dbs.end()
+                              ? std::string("PCR 7: dbx was not measured")
+                              : absl::StrCat("PCR 7 event ", it->second->event->index, ": dbx"),
                           " lacks ", missing.size(), " of the ", sb.dbx_required.size(),
                           " required entries, first ", EntryText(*missing[0])),
              event_diff(it == dbs.end() ? nullptr : it->second, Hex(missing[0]->sha256), ""));
@@ -445,9 +446,8 @@ void CheckGrub(const GoldenImage& img, const Context& ctx, Recorder* r) {
             : !have_e
                 ? absl::StrCat("PCR 8 event ", commands[i]->event->index,
                                ": unexpected grub command ", Quote(commands[i]->text))
-                : absl::StrCat("PCR 8 event ", commands[i]->event->index, ": grub command ",
-                               i + 1, " ", Quote(commands[i]->text), ", expected ",
-                               Quote(expected[i]));
+                : absl::StrCat("PCR 8 event ", commands[i]->event->index, ": grub command ", i + 1,
+                               " ", Quote(commands[i]->text), ", expected ", Quote(expected[i]));
         r->Add(codes::kGrubCommandMismatch, std::move(detail), d);
         break;
       }
@@ -482,8 +482,8 @@ void CheckGrub(const GoldenImage& img, const Context& ctx, Recorder* r) {
           }
         }
         r->Add(codes::kFileMismatch,
-               absl::StrCat("PCR 9 event ", c->event->index, ": file ", Quote(c->text), " ",
-                            d.bank, " ", d.actual, expected_note),
+               absl::StrCat("PCR 9 event ", c->event->index, ": file ", Quote(c->text), " ", d.bank,
+                            " ", d.actual, expected_note),
                d);
       } else if (c->kind == EventKind::kLinuxLoadOptions) {
         std::optional<BankDigests> expected = img.linux_load_options;
@@ -539,8 +539,8 @@ void CheckUki(const GoldenImage& img, const Context& ctx, Recorder* r) {
   for (const UkiSection& s : img.uki_sections) {
     std::string name = s.name;
     name.push_back('\0');
-    expected.push_back({HashPerBank(attest::AsSpan(name), ctx.banks),
-                        absl::StrCat("section ", s.name, " name")});
+    expected.push_back(
+        {HashPerBank(attest::AsSpan(name), ctx.banks), absl::StrCat("section ", s.name, " name")});
     expected.push_back({s.digests, absl::StrCat("section ", s.name, " contents")});
   }
   CompareSequence(11, actual, expected, codes::kUkiSectionMismatch, "UKI measurement", ctx, r);
@@ -585,14 +585,13 @@ void CheckPlatform(const PlatformReference& p, const Context& ctx, Recorder* r) 
       if (e.pcr != pcr) continue;
       expected.push_back({e.digests, e.description.empty() ? e.type : e.description});
     }
-    CompareSequence(pcr, ctx.On(pcr), expected, codes::kPlatformMismatch, "firmware event", ctx,
-                    r);
+    CompareSequence(pcr, ctx.On(pcr), expected, codes::kPlatformMismatch, "firmware event", ctx, r);
   }
   if (p.scrtm_version && ctx.Enforced(0)) {
     for (const ClassifiedEvent* c : ctx.On(0)) {
       if (c->event->type != attest::kEvSCrtmVersion) continue;
       absl::StatusOr<attest::TextEvent> t = attest::DecodeCrtmVersion(c->event->data);
-      const std::string text = t.ok() && t->text ? *t->text
+      const std::string text = t.ok() && t->text   ? *t->text
                                : t.ok() && t->guid ? t->guid->ToString()
                                                    : std::string();
       if (text != *p.scrtm_version) {
@@ -628,9 +627,8 @@ void CheckOrder(const Context& ctx, const std::set<std::string>& quirks,
         d.expected = "00000000";
         d.actual = absl::StrCat(absl::Hex(c->separator_value, absl::kZeroPad8));
         r->Add(codes::kSeparatorError,
-               absl::StrCat("PCR ", pcr, " event ", c->event->index,
-                            ": separator value 0x", d.actual,
-                            " (firmware reported an error before handing over)"),
+               absl::StrCat("PCR ", pcr, " event ", c->event->index, ": separator value 0x",
+                            d.actual, " (firmware reported an error before handing over)"),
                d);
       }
     }
@@ -704,8 +702,9 @@ void CheckOrder(const Context& ctx, const std::set<std::string>& quirks,
       }
       if (ebs_invocation != kNoIndex && idx > ebs_invocation) {
         r->Add(codes::kApplicationAfterExitBootServices,
-               absl::StrCat("PCR 4 event ", idx, ": EFI application measured after Exit Boot "
-                                                 "Services (",
+               absl::StrCat("PCR 4 event ", idx,
+                            ": EFI application measured after Exit Boot "
+                            "Services (",
                             c->description(), ")"),
                d);
         break;
@@ -739,9 +738,7 @@ std::string FirstFindingText(const CandidateResult& c) {
 
 }  // namespace
 
-const char* VerdictName(Verdict v) {
-  return v == Verdict::kAccepted ? "accepted" : "rejected";
-}
+const char* VerdictName(Verdict v) { return v == Verdict::kAccepted ? "accepted" : "rejected"; }
 
 absl::StatusOr<Evaluation> EvaluatePolicy(const PolicySet& set, const attest::PcrValues& quoted,
                                           const attest::VerifiedEventLog& log,
@@ -776,10 +773,10 @@ absl::StatusOr<Evaluation> EvaluatePolicy(const PolicySet& set, const attest::Pc
   if (group == nullptr) {
     std::vector<std::string> ls;
     for (const auto& [k, v] : labels) ls.push_back(absl::StrCat(k, "=", v));
-    out.findings.push_back({codes::kNoGroupForNode,
-                            absl::StrCat("no group of policy ", policy.metadata.name,
-                                         " selects a node with labels {",
-                                         absl::StrJoin(ls, ","), "}")});
+    out.findings.push_back(
+        {codes::kNoGroupForNode,
+         absl::StrCat("no group of policy ", policy.metadata.name, " selects a node with labels {",
+                      absl::StrJoin(ls, ","), "}")});
     return out;
   }
   out.group = group->name;
@@ -855,19 +852,19 @@ absl::StatusOr<Evaluation> EvaluatePolicy(const PolicySet& set, const attest::Pc
     if (rec.ok()) {
       const std::string id = RefName(ref.name, ref.version);
       if (ref.not_before && now < *ref.not_before) {
-        rec.Add(codes::kImageNotYetValid,
-                absl::StrCat("golden image ", id, " matches but is not valid before ",
-                             absl::FormatTime(absl::RFC3339_sec, *ref.not_before,
-                                              absl::UTCTimeZone()),
-                             " (notBefore); evaluated at ",
-                             absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone())));
+        rec.Add(
+            codes::kImageNotYetValid,
+            absl::StrCat("golden image ", id, " matches but is not valid before ",
+                         absl::FormatTime(absl::RFC3339_sec, *ref.not_before, absl::UTCTimeZone()),
+                         " (notBefore); evaluated at ",
+                         absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone())));
       } else if (ref.not_after && now >= *ref.not_after) {
-        rec.Add(codes::kImageExpired,
-                absl::StrCat("golden image ", id, " matches but expired at ",
-                             absl::FormatTime(absl::RFC3339_sec, *ref.not_after,
-                                              absl::UTCTimeZone()),
-                             " (notAfter); evaluated at ",
-                             absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone())));
+        rec.Add(
+            codes::kImageExpired,
+            absl::StrCat("golden image ", id, " matches but expired at ",
+                         absl::FormatTime(absl::RFC3339_sec, *ref.not_after, absl::UTCTimeZone()),
+                         " (notAfter); evaluated at ",
+                         absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone())));
       }
       for (const Finding& f : rec.findings()) window_findings.push_back(f);
     }
@@ -889,9 +886,9 @@ absl::StatusOr<Evaluation> EvaluatePolicy(const PolicySet& set, const attest::Pc
     for (const CandidateResult& c : out.images) {
       why.push_back(absl::StrCat(RefName(c.name, c.version), " (", FirstFindingText(c), ")"));
     }
-    out.findings.push_back({codes::kNoMatchingImage,
-                            absl::StrCat("no golden image of group ", group->name,
-                                         " matches: ", absl::StrJoin(why, "; "))});
+    out.findings.push_back(
+        {codes::kNoMatchingImage, absl::StrCat("no golden image of group ", group->name,
+                                               " matches: ", absl::StrJoin(why, "; "))});
     for (const CandidateResult& c : out.images) {
       for (const Finding& f : c.findings) {
         out.findings.push_back({f.code, absl::StrCat(RefName(c.name, c.version), ": ", f.detail)});
@@ -905,9 +902,9 @@ absl::StatusOr<Evaluation> EvaluatePolicy(const PolicySet& set, const attest::Pc
     for (const CandidateResult& c : out.platforms) {
       why.push_back(absl::StrCat(RefName(c.name, c.version), " (", FirstFindingText(c), ")"));
     }
-    out.findings.push_back({codes::kNoMatchingPlatform,
-                            absl::StrCat("no platform reference of group ", group->name,
-                                         " matches: ", absl::StrJoin(why, "; "))});
+    out.findings.push_back(
+        {codes::kNoMatchingPlatform, absl::StrCat("no platform reference of group ", group->name,
+                                                  " matches: ", absl::StrJoin(why, "; "))});
     for (const CandidateResult& c : out.platforms) {
       for (const Finding& f : c.findings) {
         out.findings.push_back({f.code, absl::StrCat(RefName(c.name, c.version), ": ", f.detail)});
@@ -918,8 +915,7 @@ absl::StatusOr<Evaluation> EvaluatePolicy(const PolicySet& set, const attest::Pc
   }
 
   // The one place the verdict becomes accepted: after every check ran, with nothing against it.
-  if (out.findings.empty() && out.matched_image &&
-      (out.matched_platform || !platform_enforced)) {
+  if (out.findings.empty() && out.matched_image && (out.matched_platform || !platform_enforced)) {
     out.verdict = Verdict::kAccepted;
   }
   return out;
@@ -964,8 +960,7 @@ nlohmann::json EvaluationToJson(const Evaluation& e) {
   j["policyVersion"] = e.policy_version;
   j["group"] = e.group;
   auto ref = [](const std::optional<CandidateResult>& c) {
-    return c ? nlohmann::json{{"name", c->name}, {"version", c->version}}
-             : nlohmann::json(nullptr);
+    return c ? nlohmann::json{{"name", c->name}, {"version", c->version}} : nlohmann::json(nullptr);
   };
   j["matchedImage"] = ref(e.matched_image);
   j["matchedPlatform"] = ref(e.matched_platform);
@@ -983,10 +978,10 @@ std::string FormatEvaluation(const Evaluation& e) {
   std::string out = absl::StrCat("verdict: ", VerdictName(e.verdict), "\n");
   absl::StrAppend(&out, "policy: ", e.policy_version, "\n");
   absl::StrAppend(&out, "group: ", e.group.empty() ? "(none)" : e.group, "\n");
-  absl::StrAppend(&out, "golden image: ",
-                  e.matched_image ? RefName(e.matched_image->name, e.matched_image->version)
-                                  : "none matched",
-                  "\n");
+  absl::StrAppend(
+      &out, "golden image: ",
+      e.matched_image ? RefName(e.matched_image->name, e.matched_image->version) : "none matched",
+      "\n");
   absl::StrAppend(&out, "platform: ",
                   e.matched_platform
                       ? RefName(e.matched_platform->name, e.matched_platform->version)
@@ -1012,8 +1007,7 @@ std::string FormatEvaluation(const Evaluation& e) {
         if (!d.expected.empty() || !d.expected_description.empty()) {
           absl::StrAppend(&out, "    expected: ", d.bank.empty() ? "" : d.bank + " ",
                           d.expected.empty() ? "(nothing)" : d.expected,
-                          d.expected_description.empty() ? ""
-                                                         : "  " + d.expected_description,
+                          d.expected_description.empty() ? "" : "  " + d.expected_description,
                           "\n");
         }
         absl::StrAppend(&out, "    actual:   ", d.bank.empty() ? "" : d.bank + " ",

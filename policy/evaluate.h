@@ -50,8 +50,8 @@ struct CandidateResult {
   std::string name;
   std::string version;
   bool matched = false;
-  std::vector<Finding> findings;  // why it did not match (empty when it matched)
-  std::vector<Finding> warnings;  // warn-only findings
+  std::vector<Finding> findings;                    // why it did not match (empty when it matched)
+  std::vector<Finding> warnings;                    // warn-only findings
   std::optional<EventDifference> first_difference;  // earliest in log order
 };
 

@@ -140,7 +140,7 @@ std::vector<SignatureEntry> SignatureEntriesOf(const attest::UefiVariableEvent& 
     }
     if (!owner.empty()) {
       e.description = e.description.empty() ? absl::StrCat("owner ", owner)
-                                             : absl::StrCat(e.description, " (owner ", owner, ")");
+                                            : absl::StrCat(e.description, " (owner ", owner, ")");
     }
     out.push_back(std::move(e));
   };
@@ -161,8 +161,8 @@ std::vector<SignatureEntry> SignatureEntriesOf(const attest::UefiVariableEvent& 
   if (v.signature_data) {
     const Bytes& data = v.signature_data->data;
     const std::string type = LooksLikeDerCertificate(data) ? "x509"
-                             : data.size() == 32              ? "sha256"
-                                                              : "data";
+                             : data.size() == 32           ? "sha256"
+                                                           : "data";
     add_data(type, data, owner_name(v.signature_data->owner));
   }
   if (v.certificate) add_data("x509", *v.certificate, "");
@@ -187,7 +187,8 @@ bool IsDescribedByImageFields(const ClassifiedEvent& c) {
              (secdb && (n == "db" || n == "dbx"));
     }
     case EventKind::kAuthority:
-      return c.variable->variable.name == "SbatLevel" || !SignatureEntriesOf(*c.variable, /*describe=*/false).empty();
+      return c.variable->variable.name == "SbatLevel" ||
+             !SignatureEntriesOf(*c.variable, /*describe=*/false).empty();
     default:
       return true;
   }
@@ -237,8 +238,7 @@ std::vector<ClassifiedEvent> ClassifyEvents(const std::vector<Event>& events,
       case attest::kEvEfiVariableAuthority: {
         if (e.pcr != 7) break;
         bool ok = covers;
-        absl::StatusOr<attest::UefiVariableEvent> v =
-            attest::DecodeUefiVariableEvent(e.type, data);
+        absl::StatusOr<attest::UefiVariableEvent> v = attest::DecodeUefiVariableEvent(e.type, data);
         if (!ok && v.ok() && v->variable.padding_bytes > 0 &&
             v->variable.padding_bytes < e.data.size()) {
           // shim's variable-authority padding (attest/eventlog/quirks.h) is not (or only partly:

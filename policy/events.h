@@ -29,22 +29,22 @@ inline constexpr char kActionExitBootServicesReturned[] =
     "Exit Boot Services Returned with Success";
 
 enum class EventKind {
-  kSeparator,        // value: separator_value (0 = normal)
-  kAction,           // EV_EFI_ACTION / EV_ACTION text with a matching digest
-  kEfiApplication,   // PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION (digest = Authenticode)
-  kVariable,         // PCR 7 EV_EFI_VARIABLE_DRIVER_CONFIG, digest checked, decoded
-  kAuthority,        // PCR 7 EV_EFI_VARIABLE_AUTHORITY, digest checked, decoded
-  kGrubCommand,      // PCR 8 "grub_cmd: " (text without the prefix), digest checked
-  kKernelCmdline,    // PCR 8 "kernel_cmdline: ", digest checked
-  kGrubFile,         // PCR 9 EV_IPL: text = path, digest = H(file)
+  kSeparator,         // value: separator_value (0 = normal)
+  kAction,            // EV_EFI_ACTION / EV_ACTION text with a matching digest
+  kEfiApplication,    // PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION (digest = Authenticode)
+  kVariable,          // PCR 7 EV_EFI_VARIABLE_DRIVER_CONFIG, digest checked, decoded
+  kAuthority,         // PCR 7 EV_EFI_VARIABLE_AUTHORITY, digest checked, decoded
+  kGrubCommand,       // PCR 8 "grub_cmd: " (text without the prefix), digest checked
+  kKernelCmdline,     // PCR 8 "kernel_cmdline: ", digest checked
+  kGrubFile,          // PCR 9 EV_IPL: text = path, digest = H(file)
   kLinuxLoadOptions,  // PCR 9 EV_EVENT_TAG 0x8F3B22ED
   kLinuxInitrd,       // PCR 9 EV_EVENT_TAG 0x8F3B22EC
-  kUkiSectionName,   // PCR 11 EV_IPL whose digest is H(".name\0"): text = name
-  kUkiSectionData,   // PCR 11 EV_IPL following a section name: text = name
-  kMok,              // PCR 14 EV_IPL: text = variable name, digest = H(variable contents)
-  kGpt,              // EV_EFI_GPT_EVENT with a matching digest
-  kDataMismatch,     // digest must cover the data but does not: nothing decoded is trusted
-  kOther,            // anything else, compared by digest only
+  kUkiSectionName,    // PCR 11 EV_IPL whose digest is H(".name\0"): text = name
+  kUkiSectionData,    // PCR 11 EV_IPL following a section name: text = name
+  kMok,               // PCR 14 EV_IPL: text = variable name, digest = H(variable contents)
+  kGpt,               // EV_EFI_GPT_EVENT with a matching digest
+  kDataMismatch,      // digest must cover the data but does not: nothing decoded is trusted
+  kOther,             // anything else, compared by digest only
 };
 
 struct ClassifiedEvent {

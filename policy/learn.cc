@@ -65,9 +65,9 @@ absl::StatusOr<PolicySet> LearnPolicy(const attest::UnverifiedEventLog& log,
   for (const ClassifiedEvent& c : classified) {
     const attest::Event& e = *c.event;
     if (c.kind == EventKind::kDataMismatch) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "event ", e.index, " (PCR ", e.pcr, ", ", attest::EventTypeName(e.type),
-          "): its digest does not match its data; refusing to learn from this log"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("event ", e.index, " (PCR ", e.pcr, ", ", attest::EventTypeName(e.type),
+                       "): its digest does not match its data; refusing to learn from this log"));
     }
     const BankDigests digests = EventDigests(e, banks);
     if (IsPlatformPcr(e.pcr)) {
@@ -190,20 +190,20 @@ absl::StatusOr<PolicySet> LearnPolicy(const attest::UnverifiedEventLog& log,
     const attest::PcrBank& bank = replay.count(sha256) ? replay.at(sha256) : replay.begin()->second;
     auto pcr0 = bank.find(0);
     platform.metadata.name =
-        pcr0 == bank.end() ? "platform"
-                           : absl::StrCat("platform-", attest::HexEncode(pcr0->second).substr(0, 8));
+        pcr0 == bank.end()
+            ? "platform"
+            : absl::StrCat("platform-", attest::HexEncode(pcr0->second).substr(0, 8));
   } else {
     platform.metadata.name = options.platform_name;
   }
 
   Policy policy;
   policy.metadata.name = options.policy_name;
-  policy.metadata.description = absl::StrCat("accepts ", img.metadata.name, "@",
-                                             img.metadata.version, " on ", platform.metadata.name,
-                                             "@", platform.metadata.version);
+  policy.metadata.description =
+      absl::StrCat("accepts ", img.metadata.name, "@", img.metadata.version, " on ",
+                   platform.metadata.name, "@", platform.metadata.version);
   const uint16_t sha256 = static_cast<uint16_t>(attest::HashAlg::kSha256);
-  policy.banks = {std::find(banks.begin(), banks.end(), sha256) != banks.end() ? sha256
-                                                                                : banks[0]};
+  policy.banks = {std::find(banks.begin(), banks.end(), sha256) != banks.end() ? sha256 : banks[0]};
   policy.pcrs = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 14};
   NodeGroup group;
   group.name = "default";

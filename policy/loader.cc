@@ -284,7 +284,8 @@ absl::StatusOr<std::string> AsString(const json& j, const std::string& path) {
 
 absl::StatusOr<uint64_t> AsUnsigned(const json& j, const std::string& path) {
   if (j.is_number_unsigned()) return j.get<uint64_t>();
-  if (j.is_number_integer() && j.get<int64_t>() >= 0) return static_cast<uint64_t>(j.get<int64_t>());
+  if (j.is_number_integer() && j.get<int64_t>() >= 0)
+    return static_cast<uint64_t>(j.get<int64_t>());
   return FieldError(path, absl::StrCat("expected a non-negative integer, got ", JsonTypeName(j)));
 }
 
@@ -368,8 +369,8 @@ absl::Status CheckName(const std::string& value, const std::string& path, bool a
   for (char c : value) {
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
           c == '+' || c == ':' || c == '~')) {
-      return FieldError(path, absl::StrCat("'", value,
-                                           "' may only contain letters, digits and . _ - + : ~"));
+      return FieldError(
+          path, absl::StrCat("'", value, "' may only contain letters, digits and . _ - + : ~"));
     }
   }
   return absl::OkStatus();
@@ -381,7 +382,8 @@ absl::StatusOr<BankDigests> ParseDigests(const json& j, const std::string& path)
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string bank_path = o.Path(it.key());
     absl::StatusOr<uint16_t> alg = attest::HashAlgFromName(it.key());
-    if (!alg.ok()) return FieldError(bank_path, "unknown bank (sha1, sha256, sha384, sha512, sm3_256)");
+    if (!alg.ok())
+      return FieldError(bank_path, "unknown bank (sha1, sha256, sha384, sha512, sm3_256)");
     ASSIGN_OR_RETURN(std::string hex, AsString(*it, bank_path));
     absl::StatusOr<Bytes> bytes = attest::HexDecode(hex);
     if (!bytes.ok()) return FieldError(bank_path, bytes.status().message());
@@ -403,7 +405,8 @@ absl::StatusOr<BankDigests> RequireDigests(Obj& o, const std::string& key) {
 
 absl::StatusOr<uint32_t> ParsePcrIndex(const json& j, const std::string& path) {
   ASSIGN_OR_RETURN(uint64_t v, AsUnsigned(j, path));
-  if (v > attest::kMaxPcrIndex) return FieldError(path, absl::StrCat(v, " is not a PCR index 0-23"));
+  if (v > attest::kMaxPcrIndex)
+    return FieldError(path, absl::StrCat(v, " is not a PCR index 0-23"));
   return static_cast<uint32_t>(v);
 }
 
@@ -659,7 +662,8 @@ absl::StatusOr<Policy> ParsePolicy(Obj& doc) {
     for (uint32_t pcr : p.pcrs) {
       if (pcr == 10 || pcr == 12 || pcr == 13 || pcr > 14) {
         return FieldError(spec.Path("pcrs"),
-                          absl::StrCat("PCR ", pcr, " is not described by golden images or "
+                          absl::StrCat("PCR ", pcr,
+                                       " is not described by golden images or "
                                        "platform references (enforceable: 0-9, 11, 14)"));
       }
     }
@@ -712,9 +716,9 @@ absl::StatusOr<Policy> ParsePolicy(Obj& doc) {
         const std::string path = IndexPath(r.Path("quirks"), q);
         ASSIGN_OR_RETURN(std::string name, AsString(*quirks[q], path));
         if (name != kQuirkApplicationBeforeBootOption && name != kQuirkExitBootServicesMissing) {
-          return FieldError(path, absl::StrCat("unknown quirk '", name, "' (known: ",
-                                               kQuirkApplicationBeforeBootOption, ", ",
-                                               kQuirkExitBootServicesMissing, ")"));
+          return FieldError(path, absl::StrCat("unknown quirk '", name,
+                                               "' (known: ", kQuirkApplicationBeforeBootOption,
+                                               ", ", kQuirkExitBootServicesMissing, ")"));
         }
         ref.quirks.push_back(std::move(name));
       }
@@ -749,9 +753,9 @@ absl::StatusOr<PolicySignature> ParseSignatureDoc(Obj& doc) {
   PolicySignature sig;
   ASSIGN_OR_RETURN(sig.algorithm, spec.String("algorithm"));
   if (sig.algorithm != kSigAlgEcdsaP256Sha256 && sig.algorithm != kSigAlgEd25519) {
-    return FieldError(spec.Path("algorithm"),
-                      absl::StrCat("unknown algorithm '", sig.algorithm, "' (known: ",
-                                   kSigAlgEcdsaP256Sha256, ", ", kSigAlgEd25519, ")"));
+    return FieldError(spec.Path("algorithm"), absl::StrCat("unknown algorithm '", sig.algorithm,
+                                                           "' (known: ", kSigAlgEcdsaP256Sha256,
+                                                           ", ", kSigAlgEd25519, ")"));
   }
   ASSIGN_OR_RETURN(sig.key_id, spec.StringOr("keyId", ""));
   ASSIGN_OR_RETURN(std::string b64, spec.String("signature"));
@@ -786,7 +790,8 @@ absl::Status ParseDocument(const json& j, PolicySet* set) {
     ASSIGN_OR_RETURN(PolicySignature s, ParseSignatureDoc(doc));
     set->signatures.push_back(std::move(s));
   } else {
-    return FieldError("kind", absl::StrCat("unknown kind '", kind, "' (known: GoldenImage, "
+    return FieldError("kind", absl::StrCat("unknown kind '", kind,
+                                           "' (known: GoldenImage, "
                                            "PlatformReference, Policy, PolicySignature)"));
   }
   return doc.Done();
@@ -884,9 +889,8 @@ void EmitJson(const json& j, YAML::Emitter* out) {
     }
     *out << YAML::EndMap;
   } else if (j.is_array()) {
-    const bool scalars = std::all_of(j.begin(), j.end(), [](const json& item) {
-      return !item.is_object() && !item.is_array();
-    });
+    const bool scalars = std::all_of(
+        j.begin(), j.end(), [](const json& item) { return !item.is_object() && !item.is_array(); });
     if (scalars && (j.empty() || j.front().is_number())) *out << YAML::Flow;
     *out << YAML::BeginSeq;
     for (const json& item : j) EmitJson(item, out);
@@ -963,8 +967,8 @@ absl::Status CheckBanks(const BankDigests& d, const std::vector<uint16_t>& banks
                         const std::string& where) {
   for (uint16_t alg : banks) {
     if (!d.count(alg)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, " has no ", attest::HashAlgName(alg), " digest, but the policy enforces that bank"));
+      return absl::InvalidArgumentError(absl::StrCat(where, " has no ", attest::HashAlgName(alg),
+                                                     " digest, but the policy enforces that bank"));
     }
   }
   return absl::OkStatus();
@@ -974,8 +978,8 @@ absl::Status CheckImageBanks(const GoldenImage& img, const std::vector<uint16_t>
   const std::string id =
       absl::StrCat("GoldenImage ", img.metadata.name, "@", img.metadata.version, ": ");
   for (size_t i = 0; i < img.boot_chain.size(); ++i) {
-    RETURN_IF_ERROR(CheckBanks(img.boot_chain[i].digests, banks,
-                               absl::StrCat(id, "spec.bootChain[", i, "]")));
+    RETURN_IF_ERROR(
+        CheckBanks(img.boot_chain[i].digests, banks, absl::StrCat(id, "spec.bootChain[", i, "]")));
   }
   for (size_t i = 0; i < img.grub.files.size(); ++i) {
     RETURN_IF_ERROR(
@@ -1020,22 +1024,20 @@ absl::Status ValidatePolicySet(const PolicySet& set) {
   for (const auto& i : set.images) RETURN_IF_ERROR(add(kKindGoldenImage, i.metadata));
   for (const auto& p : set.platforms) RETURN_IF_ERROR(add(kKindPlatformReference, p.metadata));
   const Policy& policy = set.policies[0];
-  const bool platform_pcrs_enforced =
-      std::any_of(policy.pcrs.begin(), policy.pcrs.end(),
-                  [](uint32_t p) { return p <= 3 || p == 6; });
+  const bool platform_pcrs_enforced = std::any_of(policy.pcrs.begin(), policy.pcrs.end(),
+                                                  [](uint32_t p) { return p <= 3 || p == 6; });
   std::set<std::string> group_names;
   for (const NodeGroup& g : policy.groups) {
     if (!group_names.insert(g.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("Policy ", policy.metadata.name,
-                                                     ": group ", g.name, " defined twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Policy ", policy.metadata.name, ": group ", g.name, " defined twice"));
     }
     for (const ImageRef& ref : g.images) {
       const GoldenImage* img = FindImage(set, ref.name, ref.version);
       if (img == nullptr) {
         return absl::InvalidArgumentError(
-            absl::StrCat("Policy ", policy.metadata.name, ": group ", g.name,
-                         " names GoldenImage ", ref.name, "@", ref.version,
-                         ", which is not in the policy set"));
+            absl::StrCat("Policy ", policy.metadata.name, ": group ", g.name, " names GoldenImage ",
+                         ref.name, "@", ref.version, ", which is not in the policy set"));
       }
       RETURN_IF_ERROR(CheckImageBanks(*img, policy.banks));
     }
@@ -1047,10 +1049,9 @@ absl::Status ValidatePolicySet(const PolicySet& set) {
     for (const PlatformRef& ref : g.platforms) {
       const PlatformReference* p = FindPlatform(set, ref.name, ref.version);
       if (p == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("Policy ", policy.metadata.name, ": group ", g.name,
-                         " names PlatformReference ", ref.name, "@", ref.version,
-                         ", which is not in the policy set"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Policy ", policy.metadata.name, ": group ", g.name, " names PlatformReference ",
+            ref.name, "@", ref.version, ", which is not in the policy set"));
       }
       for (size_t i = 0; i < p->events.size(); ++i) {
         RETURN_IF_ERROR(CheckBanks(p->events[i].digests, policy.banks,
@@ -1222,8 +1223,9 @@ absl::StatusOr<PolicySignature> ParseDetachedSignature(absl::string_view text,
   if (set.signatures.size() != 1 || !set.images.empty() || !set.platforms.empty() ||
       !set.policies.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(source, ": a detached signature file holds exactly one PolicySignature "
-                             "document and nothing else"));
+        absl::StrCat(source,
+                     ": a detached signature file holds exactly one PolicySignature "
+                     "document and nothing else"));
   }
   return set.signatures[0];
 }

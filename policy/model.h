@@ -83,7 +83,7 @@ struct SignatureEntry {
   // hash itself. Any other EFI_SIGNATURE_LIST type: its GUID in text form, and sha256 is the
   // SHA-256 of the signature data.
   std::string type;
-  attest::Bytes sha256;      // 32 bytes
+  attest::Bytes sha256;     // 32 bytes
   std::string description;  // informational: certificate subject, owner ...
 };
 
@@ -210,8 +210,8 @@ inline constexpr char kSigAlgEd25519[] = "ed25519";
 // A signature over a policy set's canonical bytes (loader.h CanonicalBytes). Embedded as a
 // `kind: PolicySignature` document or stored alone in a detached FILE.sig.
 struct PolicySignature {
-  std::string algorithm;  // kSigAlg*
-  std::string key_id;     // "sha256:<hex>" of the signer's SubjectPublicKeyInfo DER
+  std::string algorithm;    // kSigAlg*
+  std::string key_id;       // "sha256:<hex>" of the signer's SubjectPublicKeyInfo DER
   attest::Bytes signature;  // ECDSA: DER; Ed25519: 64 bytes. Base64 in YAML.
 };
 

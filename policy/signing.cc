@@ -176,9 +176,8 @@ absl::StatusOr<SignatureCheck> VerifyPolicySignatures(
     for (const PolicySignature& s : signatures) {
       ids.push_back(absl::StrCat(s.algorithm, " by ", s.key_id.empty() ? "(no key id)" : s.key_id));
     }
-    return absl::PermissionDeniedError(
-        absl::StrCat("policy signature is not from a trusted key (signed: ",
-                     absl::StrJoin(ids, ", "), ")"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "policy signature is not from a trusted key (signed: ", absl::StrJoin(ids, ", "), ")"));
   }
   return absl::PermissionDeniedError(
       absl::StrCat("policy signature does not verify (content changed after signing?); tried ",

@@ -135,4 +135,13 @@ admin=(--server "127.0.0.1:$admin_port" --ca "$work/verifier/ca.pem"
 "$bin/bootgate" tokens list "${admin[@]}" | sed 's/^/   /'
 "$bin/bootgate" policies list "${admin[@]}" | sed 's/^/   /'
 
+bold "9. Watching the fleet: a report for people, and an audit bundle an auditor verifies offline"
+"$bin/bootgate" report --store "$work/verifier/bootgate.db" --out "$work/fleet.html"
+note "fleet report (one HTML file, inline SVG charts): $work/fleet.html (BOOTGATE_DEMO_KEEP=1 keeps it)"
+"$bin/bootgate" audit export --config "$work/verifier" --out "$work/audit" | sed 's/^/   /'
+cat "$work"/ek-ca/*.pem >"$work/ek-ca-bundle.pem"
+"$bin/bootgate" audit verify "$work/audit" --ca "$work/ek-ca-bundle.pem" \
+  --verifier-pub "$work/verifier/ear-signing.pub.pem" \
+  --policy-key "$work/verifier/policy-signing.pub" | sed 's/^/   /'
+
 bold "done: stopping the verifier (pid $verifier_pid) and swtpm; scripts/demo-offline.sh tours the CLI on the same evidence"

@@ -18,8 +18,18 @@ packages=(
   # image tests (label image): pesign -h and systemd-measure as independent references for
   # Authenticode and UKI PCR 11, systemd-boot/systemd-stub binaries, objcopy to build a UKI
   pesign systemd systemd-boot-efi binutils
-  # demo output formatting
+  # demo output formatting (and the QEMU harness's relay and checks)
   python3
+  # real measured boots under QEMU (tests/qemu/measured-boot.sh, ctest label qemu): firmware with
+  # Secure Boot, an initramfs (static busybox, cpio, zstd), a FAT ESP built without mounts, the
+  # in-guest TCP <-> virtio-serial relay, and the device TCTI the agent dlopen()s in the guest.
+  # Debian's signed shim, grub and kernel are fetched by the harness with apt-get download;
+  # systemd-boot-efi has the UKI stub (systemd-measure, in systemd, predicts its PCR 11).
+  qemu-system-x86 ovmf busybox-static cpio zstd mtools dosfstools socat binutils
+  libtss2-tcti-device0 systemd-boot-efi systemd
+  # report rendering: the `browser` ctest label renders `bootgate report --format html` in
+  # headless Chromium and keeps a screenshot as a CI artefact (build/artifacts/report.png)
+  chromium
 )
 
 missing=()

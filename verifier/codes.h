@@ -46,6 +46,8 @@ inline constexpr char kNonceExpired[] = "NONCE_EXPIRED";
 inline constexpr char kNonceWrongNode[] = "NONCE_WRONG_NODE";
 inline constexpr char kNodeUnknown[] = "NODE_UNKNOWN";
 inline constexpr char kNodeRevoked[] = "NODE_REVOKED";
+// Node state changes that no attestation caused (verifier/state/).
+inline constexpr char kNodeStale[] = "NODE_STALE";
 // QUOTE_* from attest::QuoteFindingName.
 inline constexpr char kClockResetCountRegressed[] = "CLOCK_RESET_COUNT_REGRESSED";
 inline constexpr char kClockRestartCountRegressed[] = "CLOCK_RESTART_COUNT_REGRESSED";

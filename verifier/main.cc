@@ -33,12 +33,13 @@ Usage:
         create a development PKI (CA, server and admin certificates, EAR signing key) and
         DIR/verifier.yaml using it; never overwrites existing files
   bootgate-verifier serve --config FILE [--port-file F] [--admin-port-file F]
-                          [--allow-unsigned-policies]
+                          [--metrics-port-file F] [--allow-unsigned-policies]
         run the verifier; prints "listening on HOST:PORT" (agent API, TLS) and
-        "admin listening on HOST:PORT" (admin API, mutual TLS); with `listen: 127.0.0.1:0` the
-        bound ports can be read from the port files; SIGINT/SIGTERM shut down gracefully.
-        --allow-unsigned-policies (development only, logged at every start and reload) loads
-        golden-image policies without a signature from a trusted key
+        "admin listening on HOST:PORT" (admin API, mutual TLS) (and "metrics listening on
+        HOST:PORT" with metrics.listen); with port 0 the bound ports can be read from the port
+        files; SIGINT/SIGTERM shut down gracefully.
+        --allow-unsigned-policies (development only, logged at every start) loads golden-image
+        policies without a signature from a trusted key
   bootgate-verifier check --config FILE [--allow-unsigned-policies]
         load the configuration and everything it names (store, EK CAs, policy, keys), then exit
   bootgate-verifier policy from-pcrs PCRS.json --id ID [--selection SPEC] [--out FILE]
@@ -102,12 +103,13 @@ int RunCheck(const std::vector<std::string>& args) {
 }
 
 int RunServe(const std::vector<std::string>& args) {
-  auto parsed = cli::ParseArgs(args, {"config", "port-file", "admin-port-file"},
-                               {"allow-unsigned-policies"});
+  auto parsed = cli::ParseArgs(
+      args, {"config", "port-file", "admin-port-file", "metrics-port-file"},
+      {"allow-unsigned-policies"});
   if (!parsed.ok() || parsed->help || !parsed->Has("config")) {
     std::fputs(
         "usage: bootgate-verifier serve --config FILE [--port-file F] [--admin-port-file F] "
-        "[--allow-unsigned-policies]\n",
+        "[--metrics-port-file F] [--allow-unsigned-policies]\n",
         parsed.ok() && parsed->help ? stdout : stderr);
     if (!parsed.ok()) std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
     return parsed.ok() && parsed->help ? kExitOk : kExitUsage;
@@ -144,7 +146,8 @@ int RunServe(const std::vector<std::string>& args) {
   const std::string admin_host = config->admin_listen.substr(0, config->admin_listen.rfind(':'));
   for (const auto& [flag, port] :
        {std::pair<std::string, int>{"port-file", (*server)->agent_port()},
-        {"admin-port-file", (*server)->admin_port()}}) {
+        {"admin-port-file", (*server)->admin_port()},
+        {"metrics-port-file", (*server)->metrics_port()}}) {
     if (!parsed->Has(flag)) continue;
     absl::Status s = WriteFileAtomic(parsed->Get(flag), absl::StrCat(port, "\n"));
     if (!s.ok()) return Fail(kExitBadInput, s);
@@ -155,6 +158,11 @@ int RunServe(const std::vector<std::string>& args) {
                           {"policy", policy_id}});
   std::printf("listening on %s:%d\n", host.c_str(), (*server)->agent_port());
   std::printf("admin listening on %s:%d\n", admin_host.c_str(), (*server)->admin_port());
+  if ((*server)->metrics_port() != 0) {
+    const std::string metrics_host =
+        config->metrics.listen.substr(0, config->metrics.listen.rfind(':'));
+    std::printf("metrics listening on %s:%d\n", metrics_host.c_str(), (*server)->metrics_port());
+  }
   std::fflush(stdout);
 
   int signal_number = 0;

@@ -45,8 +45,9 @@ inline constexpr char kCommonFlagsHelp[] =
     "  --ek SLOT          EK for new AKs and for activation: rsa (default), ecc, or a slot id\n"
     "                     (rsa2048, ecc-p256, rsa2048-high, ecc-p256-high, ecc-p384, ecc-p521,\n"
     "                     rsa3072, rsa4096)\n"
-    "  --config FILE      JSON with any of: tcti, state_dir, ek, ak_alg, eventlog, ima_log\n"
-    "                     (command-line flags win)\n"
+    "  --config FILE      JSON or YAML configuration (docs/agent.md): tcti, state_dir, ek,\n"
+    "                     ak_alg, eventlog, ima_log, verifier, ca, timeout, hostname and the\n"
+    "                     `run` keys; unknown keys are errors; command-line flags win\n"
     "  -h, --help         this help\n";
 
 // Command-line flags layered over the --config file: a flag wins over the file's key.
@@ -89,6 +90,10 @@ int RunActivate(const std::vector<std::string>& args);  // activate_cmd.cc
 int RunEnroll(const std::vector<std::string>& args);    // enroll_cmd.cc
 int RunAttest(const std::vector<std::string>& args);    // attest_cmd.cc
 int RunJoin(const std::vector<std::string>& args);      // join_cmd.cc
+int RunRun(const std::vector<std::string>& args);       // run_cmd.cc (the daemon)
+
+// This host's name (gethostname), "" when unknown.
+std::string LocalHostname();
 
 // Reports an error of the enroll/attest/join flows: verifier RPC errors get exit code 7
 // (unreachable, deadline) or 8 (refused); everything else as ReportError.

@@ -6,12 +6,61 @@
 #include "node-agent/cli/commands.h"
 #include "node-agent/io/files.h"
 #include "node-agent/tpm/tss_error.h"
+#include "yaml-cpp/yaml.h"
 
 namespace bootgate::agent::cli {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 64 * 1024;
-const char* const kConfigKeys[] = {"tcti", "state_dir", "ek", "ak_alg", "eventlog", "ima_log"};
+// Keys of the configuration file (docs/agent.md, "Configuration file"). The first six apply to
+// every command; the others to enroll/attest/join (verifier, ca, timeout, hostname) and `run`.
+const char* const kConfigKeys[] = {"tcti",
+                                   "state_dir",
+                                   "ek",
+                                   "ak_alg",
+                                   "eventlog",
+                                   "ima_log",
+                                   "verifier",
+                                   "ca",
+                                   "timeout",
+                                   "hostname",
+                                   "interval",
+                                   "jitter",
+                                   "boot_check_interval",
+                                   "backoff_initial",
+                                   "backoff_max",
+                                   "status_file",
+                                   "max_consecutive_failures"};
+
+std::string KnownKeys() {
+  std::string out;
+  for (const char* k : kConfigKeys) absl::StrAppend(&out, out.empty() ? "" : ", ", k);
+  return out;
+}
+
+// YAML (a mapping of scalars) as a JSON object of strings. yaml-cpp reports errors with
+// exceptions; they stop here.
+absl::StatusOr<nlohmann::json> YamlToJson(const std::string& path, const std::string& text) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return nlohmann::json::object();
+    if (!root.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": not a mapping of keys to values"));
+    }
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      if (!kv.second.IsScalar()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": \"", key, "\" must be a single value"));
+      }
+      out[key] = kv.second.as<std::string>();
+    }
+    return out;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON or YAML: ", e.what()));
+  }
+}
 
 absl::StatusOr<nlohmann::json> ReadConfig(const Flags& flags) {
   if (!flags.Has("config")) return nlohmann::json::object();
@@ -19,18 +68,32 @@ absl::StatusOr<nlohmann::json> ReadConfig(const Flags& flags) {
   ASSIGN_OR_RETURN(attest::Bytes data, ReadFileCapped(path, kMaxConfigBytes));
   nlohmann::json j = nlohmann::json::parse(data.begin(), data.end(), nullptr,
                                            /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+  if (j.is_discarded()) {
+    ASSIGN_OR_RETURN(j, YamlToJson(path, std::string(data.begin(), data.end())));
   }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object or YAML mapping"));
+  }
+  nlohmann::json out = nlohmann::json::object();
   for (const auto& item : j.items()) {
     const bool known = std::find(std::begin(kConfigKeys), std::end(kConfigKeys), item.key()) !=
                        std::end(kConfigKeys);
-    if (!known || !item.value().is_string()) {
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": unknown key \"", item.key(),
+                                                     "\" (known: ", KnownKeys(), ")"));
+    }
+    // Values are kept as text (the commands parse them); integers are converted, anything else
+    // (lists, objects, booleans) is refused.
+    if (item.value().is_string()) {
+      out[item.key()] = item.value();
+    } else if (item.value().is_number_integer()) {
+      out[item.key()] = item.value().dump();
+    } else {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": unknown key or non-string value \"", item.key(), "\""));
+          absl::StrCat(path, ": \"", item.key(), "\" must be a string or an integer"));
     }
   }
-  return j;
+  return out;
 }
 
 }  // namespace

@@ -28,13 +28,13 @@ constexpr char kUsage[] =
     "                        the golden images a node must match by them\n"
     "  --json                print {\"enrolled\", \"node_id\", \"enrollment_id\", \"findings\"}\n";
 
+}  // namespace
+
 std::string LocalHostname() {
   char name[HOST_NAME_MAX + 1] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "";
   return name;
 }
-
-}  // namespace
 
 void AddVerifierFlags(FlagSpec* spec) { spec->value_flags.insert({"verifier", "ca", "timeout"}); }
 
@@ -49,13 +49,13 @@ int ReportFlowError(const absl::Status& status) {
 
 int ConnectVerifier(const Settings& settings, const std::string& command,
                     std::unique_ptr<VerifierClient>* client) {
-  const std::string target = settings.flags().Get("verifier");
-  const std::string ca = settings.flags().Get("ca");
+  const std::string target = settings.Get("verifier", "verifier", "");
+  const std::string ca = settings.Get("ca", "ca", "");
   if (target.empty()) return UsageError("--verifier HOST:PORT is required", command);
   if (ca.empty()) return UsageError("--ca FILE is required", command);
   int timeout = 30;
-  if (settings.flags().Has("timeout") &&
-      (!absl::SimpleAtoi(settings.flags().Get("timeout"), &timeout) || timeout < 1 ||
+  if (settings.Has("timeout", "timeout") &&
+      (!absl::SimpleAtoi(settings.Get("timeout", "timeout", "30"), &timeout) || timeout < 1 ||
        timeout > 3600)) {
     return UsageError("--timeout must be 1-3600 seconds", command);
   }
@@ -93,8 +93,7 @@ int RunEnroll(const std::vector<std::string>& args) {
   if (int rc = ConnectVerifier(settings, "enroll", &client); rc != kExitOk) return rc;
   absl::StatusOr<std::unique_ptr<Agent>> agent = Agent::Connect(start.options);
   if (!agent.ok()) return ReportError(agent.status());
-  const std::string hostname =
-      settings.flags().Has("hostname") ? settings.flags().Get("hostname") : LocalHostname();
+  const std::string hostname = settings.Get("hostname", "hostname", LocalHostname());
   std::map<std::string, std::string> labels;
   if (settings.flags().Has("labels")) {
     for (absl::string_view item :

@@ -19,6 +19,7 @@ constexpr char kUsage[] =
     "  enroll     enroll the AK with a verifier (EK certificates + credential activation)\n"
     "  attest     attest the boot to the verifier (quote + event log) and print the verdict\n"
     "  join       attest and unwrap the TPM-bound join token (to a file or a command)\n"
+    "  run        the daemon: enroll once, then attest periodically and at every boot\n"
     "Run 'bootgate-agent COMMAND --help' for a command's flags.\n"
     "\n"
     "Exit codes:\n"
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   if (command == "enroll") return cli::RunEnroll(args);
   if (command == "attest") return cli::RunAttest(args);
   if (command == "join") return cli::RunJoin(args);
+  if (command == "run") return cli::RunRun(args);
   std::cerr << "bootgate-agent: unknown command \"" << command << "\"\n" << kUsage;
   return cli::kExitUsage;
 }

@@ -94,8 +94,8 @@ class PolicyCliTest : public ::testing::Test {
   }
 
   CommandResult Check(const std::string& dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"policy",     "check", "--policy", policy_,
-                                     "--eventlog", dir + "/binary_bios_measurements"};
+    std::vector<std::string> args = {"policy", "check",      "--policy",
+                                     policy_,  "--eventlog", dir + "/binary_bios_measurements"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunBinary("bootgate", args);
   }
@@ -121,8 +121,8 @@ TEST_F(PolicyCliTest, SignVerifyAndCheckAccepts) {
   EXPECT_EQ(v.exit_code, kOk) << v.err;
   EXPECT_THAT(v.out, HasSubstr("signature valid"));
   EXPECT_THAT(v.out, HasSubstr("learned-policy@sha256:"));
-  CommandResult c = Check(kShimGrubDir, {"--pub", key_.public_path, "--pcrs",
-                                         kShimGrubDir + "/expected-pcrs.json"});
+  CommandResult c = Check(
+      kShimGrubDir, {"--pub", key_.public_path, "--pcrs", kShimGrubDir + "/expected-pcrs.json"});
   EXPECT_EQ(c.exit_code, kOk) << c.out << c.err;
   EXPECT_THAT(c.out, HasSubstr("verdict: accepted"));
   EXPECT_THAT(c.out, HasSubstr("golden image: debian-12@2026.11"));
@@ -131,8 +131,8 @@ TEST_F(PolicyCliTest, SignVerifyAndCheckAccepts) {
 
 TEST_F(PolicyCliTest, CheckExplainsARejection) {
   ASSERT_EQ(Sign().exit_code, kOk);
-  CommandResult c = Check(kUkiDir, {"--pub", key_.public_path, "--pcrs",
-                                    kUkiDir + "/expected-pcrs.json"});
+  CommandResult c =
+      Check(kUkiDir, {"--pub", key_.public_path, "--pcrs", kUkiDir + "/expected-pcrs.json"});
   EXPECT_EQ(c.exit_code, kRejected) << c.err;
   EXPECT_THAT(c.out, HasSubstr("verdict: rejected"));
   EXPECT_THAT(c.out, HasSubstr("POLICY_BOOT_CHAIN_MISMATCH: debian-12@2026.11: PCR 4 event 22"));
@@ -164,10 +164,10 @@ TEST_F(PolicyCliTest, DetachedSignature) {
   ASSERT_EQ(s.exit_code, kOk) << s.err;
   const std::string sig = policy_ + ".sig";
   EXPECT_THAT(ReadFile(sig), HasSubstr("kind: \"PolicySignature\""));
-  EXPECT_EQ(RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, "--sig", sig,
-                                   policy_})
-                .exit_code,
-            kOk);
+  EXPECT_EQ(
+      RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, "--sig", sig, policy_})
+          .exit_code,
+      kOk);
   EXPECT_EQ(Check(kShimGrubDir, {"--pub", key_.public_path, "--sig", sig}).exit_code, kOk);
   // Without --sig the (unsigned) file itself is refused.
   CommandResult v = RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, policy_});
@@ -180,9 +180,9 @@ TEST_F(PolicyCliTest, EcdsaP256Key) {
   CommandResult s = Sign();
   ASSERT_EQ(s.exit_code, kOk) << s.err;
   EXPECT_THAT(s.out, HasSubstr("ecdsa-p256-sha256"));
-  EXPECT_EQ(RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, policy_})
-                .exit_code,
-            kOk);
+  EXPECT_EQ(
+      RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, policy_}).exit_code,
+      kOk);
 }
 
 TEST_F(PolicyCliTest, UnsignedPolicyIsRefused) {
@@ -203,7 +203,8 @@ TEST_F(PolicyCliTest, TamperedPolicyIsRefused) {
   ASSERT_NE(at, std::string::npos);
   text[at] = 'I';
   const std::string tampered = Write("tampered.yaml", text);
-  CommandResult v = RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, tampered});
+  CommandResult v =
+      RunBinary("bootgate", {"policy", "verify", "--pub", key_.public_path, tampered});
   EXPECT_EQ(v.exit_code, kRejected);
   EXPECT_THAT(v.err, HasSubstr("signature does not verify"));
   policy_ = tampered;
@@ -215,7 +216,8 @@ TEST_F(PolicyCliTest, TamperedPolicyIsRefused) {
 TEST_F(PolicyCliTest, WrongKeyIsRefused) {
   ASSERT_EQ(Sign().exit_code, kOk);
   const KeyFiles other = MakeKeyFiles("other", /*ed25519=*/true);
-  CommandResult v = RunBinary("bootgate", {"policy", "verify", "--pub", other.public_path, policy_});
+  CommandResult v =
+      RunBinary("bootgate", {"policy", "verify", "--pub", other.public_path, policy_});
   EXPECT_EQ(v.exit_code, kRejected);
   EXPECT_THAT(v.err, HasSubstr("not from a trusted key"));
 }
@@ -258,8 +260,9 @@ TEST_F(PolicyCliTest, UsageErrors) {
 }
 
 TEST_F(PolicyCliTest, MalformedInputs) {
-  CommandResult l = RunBinary("bootgate", {"policy", "learn", "--eventlog",
-                                           TestDataPath("eventlogs/go-attestation__short_no_action_eventlog")});
+  CommandResult l =
+      RunBinary("bootgate", {"policy", "learn", "--eventlog",
+                             TestDataPath("eventlogs/go-attestation__short_no_action_eventlog")});
   EXPECT_EQ(l.exit_code, kBadInput);
   CommandResult c = Check(kShimGrubDir, {"--allow-unsigned", "--pcrs", policy_});
   EXPECT_EQ(c.exit_code, kBadInput);

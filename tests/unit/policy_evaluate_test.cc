@@ -70,8 +70,7 @@ absl::StatusOr<attest::PcrValues> QuoteAll(const UnverifiedEventLog& log) {
 }
 
 // Replays `log` against itself (so every event, mutated or not, is "verified") and evaluates.
-Evaluation MustEvaluate(const PolicySet& set, const UnverifiedEventLog& log,
-                        absl::Time now = kNow,
+Evaluation MustEvaluate(const PolicySet& set, const UnverifiedEventLog& log, absl::Time now = kNow,
                         const std::map<std::string, std::string>& labels = {}) {
   auto pcrs = QuoteAll(log);
   auto verified = attest::VerifyEventLog(log, *pcrs);
@@ -507,7 +506,9 @@ class UkiMutationTest : public ShimGrubMutationTest {
   }
 };
 
-TEST_F(UkiMutationTest, Unmodified) { EXPECT_EQ(MustEvaluate(set_, log_).verdict, Verdict::kAccepted); }
+TEST_F(UkiMutationTest, Unmodified) {
+  EXPECT_EQ(MustEvaluate(set_, log_).verdict, Verdict::kAccepted);
+}
 
 TEST_F(UkiMutationTest, DifferentCmdlineSection) {
   Rehash(Find(&log_, 11, attest::kEvIpl, 5), attest::AsSpan("console=ttyS0 init=/bin/sh"));
@@ -573,8 +574,7 @@ PolicySet TwoImages(std::optional<absl::Time> old_not_after) {
   NodeGroup& g = policy.groups[0];
   g.images = {{"os", "2026.10", std::nullopt, old_not_after},
               {"os", "2026.11", std::nullopt, std::nullopt}};
-  g.platforms = {{"ovmf-direct", "1", {kQuirkApplicationBeforeBootOption}},
-                 {"ovmf-uki", "1", {}}};
+  g.platforms = {{"ovmf-direct", "1", {kQuirkApplicationBeforeBootOption}}, {"ovmf-uki", "1", {}}};
   set.policies = {policy};
   EXPECT_TRUE(ValidatePolicySet(set).ok()) << ValidatePolicySet(set);
   return set;

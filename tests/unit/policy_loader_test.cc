@@ -41,21 +41,27 @@ metadata: {name: debian-12, version: "2026.11", description: "Debian 12 image"}
 spec:
   bootChain:
     - name: shim
-      digests: {sha256: ")", kSha256A, R"(", sha1: ")", kSha1C, R"("}
+      digests: {sha256: ")",
+                      kSha256A, R"(", sha1: ")", kSha1C, R"("}
   grub:
     commands: ["set timeout=0"]
     files:
-      - {path: /vmlinuz, digests: {sha256: ")", kSha256B, R"("}}
+      - {path: /vmlinuz, digests: {sha256: ")",
+                      kSha256B, R"("}}
   kernelCmdline: "console=ttyS0"
   ukiSections:
-    - {name: .linux, digests: {sha256: ")", kSha256A, R"("}}
+    - {name: .linux, digests: {sha256: ")",
+                      kSha256A, R"("}}
   secureBoot:
     enabled: true
-    pk: [{type: x509, sha256: ")", kSha256A, R"(", description: "Debian PK"}]
-    dbxRequired: [{type: sha256, sha256: ")", kSha256B, R"("}]
+    pk: [{type: x509, sha256: ")",
+                      kSha256A, R"(", description: "Debian PK"}]
+    dbxRequired: [{type: sha256, sha256: ")",
+                      kSha256B, R"("}]
     sbatLevel: "sbat,1,2025021800\n"
   mok:
-    - {name: MokList, digests: {sha256: ")", kSha256A, R"("}}
+    - {name: MokList, digests: {sha256: ")",
+                      kSha256A, R"("}}
 ---
 apiVersion: bootgate.dev/v1
 kind: PlatformReference
@@ -63,7 +69,8 @@ metadata: {name: ovmf, version: "1"}
 spec:
   model: QEMU q35
   events:
-    - {pcr: 0, type: EV_S_CRTM_VERSION, digests: {sha256: ")", kSha256A, R"("}}
+    - {pcr: 0, type: EV_S_CRTM_VERSION, digests: {sha256: ")",
+                      kSha256A, R"("}}
 )");
 }
 
@@ -140,25 +147,29 @@ TEST(PolicyLoaderTest, UnknownBankIsRejected) {
 }
 
 TEST(PolicyLoaderTest, MissingApiVersionIsRejected) {
-  const std::string text = ValidPolicy().substr(std::string("apiVersion: bootgate.dev/v1\n").size());
+  const std::string text =
+      ValidPolicy().substr(std::string("apiVersion: bootgate.dev/v1\n").size());
   absl::Status st = LoadError(text);
-  EXPECT_THAT(st.message(), HasSubstr("document 1 (Policy prod): apiVersion: required field missing"));
+  EXPECT_THAT(st.message(),
+              HasSubstr("document 1 (Policy prod): apiVersion: required field missing"));
 }
 
 TEST(PolicyLoaderTest, OtherApiVersionIsRejected) {
-  const std::string text = absl::StrReplaceAll(ValidPolicy(), {{"bootgate.dev/v1\nkind: Policy",
-                                                                "bootgate.dev/v2\nkind: Policy"}});
+  const std::string text = absl::StrReplaceAll(
+      ValidPolicy(), {{"bootgate.dev/v1\nkind: Policy", "bootgate.dev/v2\nkind: Policy"}});
   EXPECT_THAT(LoadError(text).message(), HasSubstr("'bootgate.dev/v2' is not supported"));
 }
 
 TEST(PolicyLoaderTest, UnknownKindIsRejected) {
-  const std::string text = absl::StrReplaceAll(ValidPolicy(), {{"kind: Policy\n", "kind: Polcy\n"}});
+  const std::string text =
+      absl::StrReplaceAll(ValidPolicy(), {{"kind: Policy\n", "kind: Polcy\n"}});
   EXPECT_THAT(LoadError(text).message(), HasSubstr("unknown kind 'Polcy'"));
 }
 
 TEST(PolicyLoaderTest, MissingRequiredFieldIsRejected) {
   const std::string text = absl::StrReplaceAll(ValidPolicy(), {{"    enabled: true\n", ""}});
-  EXPECT_THAT(LoadError(text).message(), HasSubstr("spec.secureBoot.enabled: required field missing"));
+  EXPECT_THAT(LoadError(text).message(),
+              HasSubstr("spec.secureBoot.enabled: required field missing"));
 }
 
 TEST(PolicyLoaderTest, WrongTypeIsRejected) {
@@ -194,8 +205,8 @@ TEST(PolicyLoaderTest, NotBeforeAfterNotAfterIsRejected) {
 }
 
 TEST(PolicyLoaderTest, NonEnforceablePcrIsRejected) {
-  const std::string text =
-      absl::StrReplaceAll(ValidPolicy(), {{"  banks: [sha256]\n", "  banks: [sha256]\n  pcrs: [4, 10]\n"}});
+  const std::string text = absl::StrReplaceAll(
+      ValidPolicy(), {{"  banks: [sha256]\n", "  banks: [sha256]\n  pcrs: [4, 10]\n"}});
   EXPECT_THAT(LoadError(text).message(), HasSubstr("PCR 10 is not described"));
 }
 
@@ -262,9 +273,10 @@ TEST(PolicyLoaderTest, CanonicalBytesIgnoreFormattingAndOrder) {
   // Same documents, different order, comments and key order.
   const std::string text = ValidPolicy();
   const size_t first = text.find("---");
-  std::string reordered = absl::StrCat("# comment\n", text.substr(first + 4), "---\n",
-                                       text.substr(0, first));
-  reordered = absl::StrReplaceAll(reordered, {{"metadata:\n  name: prod\n", "metadata: {name: prod}\n"}});
+  std::string reordered =
+      absl::StrCat("# comment\n", text.substr(first + 4), "---\n", text.substr(0, first));
+  reordered =
+      absl::StrReplaceAll(reordered, {{"metadata:\n  name: prod\n", "metadata: {name: prod}\n"}});
   auto b = ParsePolicyDocuments(reordered, "b");
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(CanonicalBytes(*a), CanonicalBytes(*b));

@@ -70,8 +70,8 @@ TEST_P(PolicySigningTest, EmbeddedSignatureVerifiesAfterYamlRoundTrip) {
   PolicySet set = Learned();
   auto sig = SignPolicySet(set, key.private_pem);
   ASSERT_TRUE(sig.ok()) << sig.status();
-  EXPECT_EQ(sig->algorithm, std::string(GetParam()) == "EC" ? kSigAlgEcdsaP256Sha256
-                                                            : kSigAlgEd25519);
+  EXPECT_EQ(sig->algorithm,
+            std::string(GetParam()) == "EC" ? kSigAlgEcdsaP256Sha256 : kSigAlgEd25519);
   EXPECT_EQ(sig->key_id, *KeyIdFromPem(key.public_pem));
   set.signatures.push_back(*sig);
   auto reloaded = ParsePolicyDocuments(SerializeYaml(set), "signed.yaml");

@@ -115,10 +115,11 @@ TEST_F(StoreTest, EnrollmentToNodeAndRevocation) {
 
   auto audit = store_->ListAudit(0);
   ASSERT_TRUE(audit.ok());
-  ASSERT_THAT(*audit, SizeIs(3));
-  EXPECT_EQ((*audit)[0].kind, "node.revoked");
-  EXPECT_EQ((*audit)[1].kind, "enrollment.enrolled");
-  EXPECT_EQ((*audit)[2].kind, "enrollment.challenged");
+  ASSERT_THAT(*audit, SizeIs(4));
+  EXPECT_EQ((*audit)[0].kind, "node.state");  // enrolled -> revoked (node_state_store.cc)
+  EXPECT_EQ((*audit)[1].kind, "node.revoked");
+  EXPECT_EQ((*audit)[2].kind, "enrollment.enrolled");
+  EXPECT_EQ((*audit)[3].kind, "enrollment.challenged");
 }
 
 TEST_F(StoreTest, RejectedEnrollmentKeepsItsFindings) {

@@ -1,6 +1,9 @@
 // The bootgate-verifier binary: `init` (refuses to overwrite), `check`, `policy from-pcrs`, and
 // `serve` as a real process on free ports (port files, "listening on", health, graceful SIGTERM).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,6 +182,47 @@ TEST(VerifierBinaryTest, ServeOnFreePortsAndShutDownOnSigterm) {
   const std::string out = serve.ReadStdout();
   EXPECT_THAT(out, HasSubstr(absl::StrCat("listening on 127.0.0.1:", port, "\n")));
   EXPECT_THAT(out, HasSubstr(absl::StrCat("admin listening on 127.0.0.1:", admin_port)));
+}
+
+// GET /metrics over a plain socket; the whole answer.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  std::string all;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    const std::string req = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) all.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return all;
+}
+
+TEST(VerifierBinaryTest, ServeWithMetricsOnAFreePort) {
+  EnvOptions options;
+  options.extra_config = "metrics:\n  listen: 127.0.0.1:0\n";
+  auto env = VerifierEnv::Create(options);
+  ASSERT_TRUE(env.ok()) << env.status();
+  (*env)->Stop();
+  const std::string dir = (*env)->dir();
+  ServeProcess serve({"serve", "--config", dir + "/verifier.yaml", "--port-file", dir + "/port",
+                      "--admin-port-file", dir + "/admin-port", "--metrics-port-file",
+                      dir + "/metrics-port"});
+  const int metrics_port = WaitForPortFile(dir + "/metrics-port");
+  ASSERT_GT(metrics_port, 0);
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(metrics, HasSubstr("bootgate_nodes{state=\"enrolled\"} 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("bootgate_store_up 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("process_start_time_seconds "));
+  EXPECT_EQ(serve.Terminate(), 0);
+  EXPECT_THAT(serve.ReadStdout(),
+              HasSubstr(absl::StrCat("metrics listening on 127.0.0.1:", metrics_port, "\n")));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "attest/eventlog/event_log.h"
 #include "attest/eventlog/replay.h"
 #include "attest/quote/quote_verifier.h"
@@ -135,7 +136,15 @@ absl::StatusOr<std::unique_ptr<VerifierEnv>> VerifierEnv::Create(const EnvOption
       }
     }
     replace("policy: policy.yaml", "policy_dir: policies");
-    absl::StrAppend(&yaml, "policy_keys: [policy-signing.pub]\npolicy_reload_interval: 0s\n");
+    absl::StrAppend(&yaml, "policy_keys: [policy-signing.pub]\n");
+  }
+  // Tests reload policies explicitly (ActivePolicy::ReloadIfChanged), never by a timer.
+  absl::StrAppend(&yaml, "policy_reload_interval: 0s\n");
+  for (const auto& [name, content] : options.files) {
+    RETURN_IF_ERROR(verifier::WriteNewFile(env->dir_ + "/" + name, content));
+  }
+  if (!options.extra_config.empty()) {
+    absl::StrAppend(&yaml, absl::StrReplaceAll(options.extra_config, {{"@DIR@", env->dir_}}));
   }
   RETURN_IF_ERROR(verifier::WriteFileAtomic(env->dir_ + "/verifier.yaml", yaml));
   ASSIGN_OR_RETURN(env->config_, verifier::LoadConfigFile(env->dir_ + "/verifier.yaml"));

@@ -106,6 +106,11 @@ struct EnvOptions {
   std::vector<std::pair<std::string, std::string>> golden_policy_files;
   bool sign_policies = true;
   bool allow_unsigned_policies = false;
+  // YAML appended to the configuration; "@DIR@" is replaced with the environment's directory
+  // (nodes, notifications, metrics sections).
+  std::string extra_config;
+  // Files written into the directory before the configuration is loaded (name -> content).
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 class VerifierEnv {

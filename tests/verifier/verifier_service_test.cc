@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "attest/eventlog/event_log.h"
+#include "attest/pcr/pcr_json.h"
 #include "attest/tpm/public_area.h"
 #include "attest/util/status_macros.h"
 #include "gmock/gmock.h"
@@ -807,6 +808,14 @@ TEST_F(VerifierServiceTest, AdminCliListsShowsAndRevokes) {
   CommandResult show = run({"attestations", "show", resp->attestation_id()});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("affirming"));
+  // With the evidence: the PCR values supplied with the quote, in the `eventlog replay --json`
+  // shape (what tests/qemu/measured-boot.sh compares with a reference boot).
+  CommandResult evidence =
+      run({"attestations", "show", resp->attestation_id(), "--evidence", "--json"});
+  ASSERT_EQ(evidence.exit_code, 0) << evidence.err;
+  const auto shown = nlohmann::json::parse(evidence.out);
+  EXPECT_EQ(shown["evidence"]["pcrs"], attest::PcrValuesToJson(env_->pcrs())) << evidence.out;
+  EXPECT_EQ(shown["evidence"]["event_log_bytes"], env_->event_log().size());
 
   CommandResult revoke = run({"nodes", "revoke", tpm.node_id, "--reason", "decommissioned"});
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;

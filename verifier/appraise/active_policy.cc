@@ -72,6 +72,7 @@ absl::Status ActivePolicy::Reload() {
       last_error_ = std::string(status.message());
     }
   }
+  if (status.ok() && on_activated_) on_activated_(*Get());
   if (logger_ != nullptr) {
     if (status.ok()) {
       logger_->Info("policy.reloaded", {{"previous", previous_id}, {"policy", Get()->id()}});

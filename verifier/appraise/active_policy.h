@@ -48,6 +48,13 @@ class ActivePolicy {
   // Loads `candidate` without activating it (the admin API's check before writing a file).
   absl::Status Validate(const Loader& candidate) const;
 
+  // Called with every newly activated policy (after a successful reload), outside the locks:
+  // the verifier records the policy content for audits and updates its metrics. Set it before
+  // StartWatching.
+  void SetOnActivated(std::function<void(const Policy&)> on_activated) {
+    on_activated_ = std::move(on_activated);
+  }
+
   // Polls the fingerprint every `interval` on a background thread until destruction.
   void StartWatching(absl::Duration interval);
 
@@ -63,6 +70,7 @@ class ActivePolicy {
 
   const Loader loader_;
   const Fingerprint fingerprint_;
+  std::function<void(const Policy&)> on_activated_;
   const Clock* const clock_;
   Logger* const logger_;  // may be null (Fixed)
 

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "attest/util/status_macros.h"
+#include "nlohmann/json.hpp"
 #include "policy/evaluate.h"
 #include "policy/loader.h"
 #include "policy/signing.h"
@@ -45,14 +46,44 @@ absl::StatusOr<std::unique_ptr<GoldenPolicy>> GoldenPolicy::Build(
       if (!check.ok()) return InFile(check.status(), file.name);
       signers.insert(check->key_id);
     }
-    absl::StrAppend(&out->content_, "# ", file.name, "\n", file.content,
-                    absl::EndsWith(file.content, "\n") ? "" : "\n");
     policy::MergePolicySets(*std::move(set), &out->set_);
   }
   RETURN_IF_ERROR(policy::ValidatePolicySet(out->set_));
   out->id_ = policy::PolicyVersionId(out->set_);
+  // What the store records for audits: every file with its detached signature, so that an auditor
+  // re-verifies the signatures with the policy key (FromContent) and the version id proves the
+  // documents are the ones the decisions used.
+  nlohmann::json record = {{"format", kPolicyFilesFormat}, {"files", nlohmann::json::array()}};
+  for (const PolicyFile& file : files) {
+    record["files"].push_back(
+        {{"name", file.name}, {"content", file.content}, {"signature", file.signature}});
+  }
+  out->content_ = record.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   out->signed_by_.assign(signers.begin(), signers.end());
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<GoldenPolicy>> GoldenPolicy::FromContent(
+    absl::string_view content, const GoldenPolicyOptions& options) {
+  const nlohmann::json record = nlohmann::json::parse(content, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object() || record.value("format", "") != kPolicyFilesFormat ||
+      !record.contains("files") || !record["files"].is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recorded golden-image policy: not a ", kPolicyFilesFormat, " record"));
+  }
+  std::vector<PolicyFile> files;
+  for (const nlohmann::json& f : record["files"]) {
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() ||
+        !f.contains("content") || !f["content"].is_string() || !f.contains("signature") ||
+        !f["signature"].is_string()) {
+      return absl::InvalidArgumentError(
+          "recorded golden-image policy: every file needs string name, content and signature");
+    }
+    files.push_back({f["name"].get<std::string>(), f["content"].get<std::string>(),
+                     f["signature"].get<std::string>()});
+  }
+  if (files.empty()) return absl::InvalidArgumentError("recorded golden-image policy: no files");
+  return Build(files, options);
 }
 
 attest::PcrSet GoldenPolicy::RequiredPcrs() const {

@@ -21,6 +21,9 @@
 
 namespace bootgate::verifier {
 
+// content(): {"format": kPolicyFilesFormat, "files": [{"name", "content", "signature"}]}.
+inline constexpr char kPolicyFilesFormat[] = "bootgate-policy-files/v1";
+
 struct GoldenPolicyOptions {
   std::string path;                            // the directory (for listings and errors)
   std::vector<std::string> trusted_keys_pem;   // public keys (PEM) whose signatures count
@@ -31,6 +34,12 @@ class GoldenPolicy final : public Policy {
  public:
   static absl::StatusOr<std::unique_ptr<GoldenPolicy>> Build(const std::vector<PolicyFile>& files,
                                                              const GoldenPolicyOptions& options);
+  // From content() as the store records it (audit re-evaluation): the files with their detached
+  // signatures, re-verified under `options` (the auditor's policy keys). The id is recomputed from
+  // the documents, so a caller that compares it with the recorded id knows the content is the one
+  // the decisions used.
+  static absl::StatusOr<std::unique_ptr<GoldenPolicy>> FromContent(
+      absl::string_view content, const GoldenPolicyOptions& options);
 
   const std::string& id() const override { return id_; }
   const char* kind() const override { return "golden-images"; }

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "attest/crypto/hash.h"
 #include "attest/util/bytes.h"
 #include "bootgate/v1/admin.grpc.pb.h"
 #include "nlohmann/json.hpp"
@@ -149,8 +150,24 @@ json NodeJson(const v1::Node& n) {
             {"last_attested_at", Time(n.last_attested_at())},
             {"last_attestation_id", n.last_attestation_id()},
             {"last_verdict", VerdictName(n.last_verdict())},
+            {"state", n.state()},
+            {"state_since", Time(n.state_since())},
+            {"last_attempt_at", Time(n.last_attempt_at())},
+            {"next_due_at", Time(n.next_due_at())},
             {"labels", json::object()}};
   for (const auto& [key, value] : n.labels()) j["labels"][key] = value;
+  if (n.transitions_size() > 0) {
+    json transitions = json::array();
+    for (const v1::NodeTransition& t : n.transitions()) {
+      transitions.push_back({{"event_id", t.event_id()},
+                             {"at", Time(t.at())},
+                             {"old_state", t.old_state()},
+                             {"new_state", t.new_state()},
+                             {"reasons", FindingsJson(t.reasons())},
+                             {"attestation_id", t.attestation_id()}});
+    }
+    j["transitions"] = std::move(transitions);
+  }
   if (n.has_last_clock()) {
     j["last_clock"] = {{"clock", n.last_clock().clock()},
                        {"reset_count", n.last_clock().reset_count()},
@@ -188,8 +205,19 @@ json AttestationJson(const v1::AttestationRecord& a) {
                   {"safe", a.clock().safe()}};
   }
   if (!a.quote().empty()) {
+    // The PCR values as supplied with the quote ({"sha256": {"7": "<hex>"}}, the shape of
+    // `eventlog replay --json`); the checks say whether the quote covered them.
+    json pcrs = json::object();
+    for (const v1::PcrBank& bank : a.pcrs()) {
+      json values = json::object();
+      for (const v1::PcrValue& v : bank.values()) {
+        values[std::to_string(v.index())] = Hex(v.digest());
+      }
+      pcrs[attest::HashAlgName(static_cast<uint16_t>(bank.hash_alg()))] = std::move(values);
+    }
     j["evidence"] = {{"quote", Hex(a.quote())},
                      {"signature", Hex(a.signature())},
+                     {"pcrs", std::move(pcrs)},
                      {"event_log_bytes", a.event_log().size()},
                      {"ima_log_bytes", a.ima_log().size()}};
   }
@@ -268,6 +296,7 @@ uint32_t Limit(const ParsedArgs& args) {
 
 void PrintNodeText(const v1::Node& n) {
   std::printf("node %s%s\n", n.node_id().c_str(), n.revoked() ? "  [REVOKED]" : "");
+  std::printf("  state           %s since %s\n", n.state().c_str(), Time(n.state_since()).c_str());
   std::printf("  hostname        %s\n", n.hostname().c_str());
   std::printf("  AK name         %s\n", Hex(n.ak_name()).c_str());
   std::printf("  EK public       sha256:%s\n", n.ek_public_sha256().c_str());
@@ -283,10 +312,20 @@ void PrintNodeText(const v1::Node& n) {
   }
   std::printf("  last attested   %s %s %s\n", Time(n.last_attested_at()).c_str(),
               n.last_attestation_id().c_str(), VerdictName(n.last_verdict()).c_str());
+  std::printf("  last attempt    %s\n", Time(n.last_attempt_at()).c_str());
+  if (n.has_next_due_at()) std::printf("  next due        %s\n", Time(n.next_due_at()).c_str());
   if (n.has_last_clock()) {
     std::printf("  last clock      resetCount %u restartCount %u clock %lu\n",
                 n.last_clock().reset_count(), n.last_clock().restart_count(),
                 static_cast<unsigned long>(n.last_clock().clock()));
+  }
+  if (n.transitions_size() > 0) std::printf("  history (newest first)\n");
+  for (const v1::NodeTransition& t : n.transitions()) {
+    std::string reasons;
+    for (const v1::Finding& f : t.reasons()) absl::StrAppend(&reasons, " ", f.code());
+    std::printf("    %s  %s -> %s%s%s%s\n", Time(t.at()).c_str(), t.old_state().c_str(),
+                t.new_state().c_str(), reasons.c_str(), t.attestation_id().empty() ? "" : "  ",
+                t.attestation_id().c_str());
   }
 }
 
@@ -313,13 +352,12 @@ int RunNodesCommand(const std::vector<std::string>& args) {
       PrintJson(out);
       return kExitOk;
     }
-    std::printf("%-22s %-9s %-16s %-20s %-16s %s\n", "NODE", "STATE", "TPM", "ENROLLED",
-                "LAST VERDICT", "HOSTNAME");
+    std::printf("%-22s %-9s %-20s %-20s %-20s %s\n", "NODE", "STATE", "LAST ATTESTED",
+                "LAST ATTEMPT", "NEXT DUE", "HOSTNAME");
     for (const v1::Node& n : resp.nodes()) {
-      std::printf("%-22s %-9s %-16s %-20s %-16s %s\n", n.node_id().c_str(),
-                  n.revoked() ? "revoked" : "enrolled", n.tpm_manufacturer().c_str(),
-                  Time(n.enrolled_at()).c_str(), VerdictName(n.last_verdict()).c_str(),
-                  n.hostname().c_str());
+      std::printf("%-22s %-9s %-20s %-20s %-20s %s\n", n.node_id().c_str(), n.state().c_str(),
+                  Time(n.last_attested_at()).c_str(), Time(n.last_attempt_at()).c_str(),
+                  Time(n.next_due_at()).c_str(), n.hostname().c_str());
     }
     return kExitOk;
   }

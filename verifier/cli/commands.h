@@ -18,6 +18,9 @@ int RunNodesCommand(const std::vector<std::string>& args);
 int RunAttestationsCommand(const std::vector<std::string>& args);
 int RunTokensCommand(const std::vector<std::string>& args);
 int RunPoliciesCommand(const std::vector<std::string>& args);
+// Offline tools over the store: audit_cmd.cc, report_cmd.cc.
+int RunAuditCommand(const std::vector<std::string>& args);
+int RunReportCommand(const std::vector<std::string>& args);
 
 }  // namespace bootgate::cli
 

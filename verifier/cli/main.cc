@@ -29,6 +29,12 @@ Usage:
   bootgate tokens list [--json]               issued join tokens
   bootgate policies list|push FILE [--json]   the verifier's policy in force; add a policy file
         admin commands connect with --config VERIFIER.yaml|DIR, or --server --ca --cert --key
+  bootgate audit export --config CFG --out DIR [--since T] [--until T] [--node ID]
+                                              signed audit bundle from the store (read-only)
+  bootgate audit verify DIR --ca EK-CA --verifier-pub PEM
+                                              re-check a bundle offline
+  bootgate report --store DB --format html|json|csv [--since T] [--out F]
+                                              fleet report from the store (read-only)
   bootgate COMMAND --help                     help for one command
 
 Exit codes:
@@ -55,6 +61,8 @@ int main(int argc, char** argv) {
   if (command == "attestations") return bootgate::cli::RunAttestationsCommand(rest);
   if (command == "tokens") return bootgate::cli::RunTokensCommand(rest);
   if (command == "policies") return bootgate::cli::RunPoliciesCommand(rest);
+  if (command == "audit") return bootgate::cli::RunAuditCommand(rest);
+  if (command == "report") return bootgate::cli::RunReportCommand(rest);
   std::fprintf(stderr, "bootgate: unknown command '%s' (see bootgate --help)\n", command.c_str());
   return bootgate::cli::kExitUsage;
 }

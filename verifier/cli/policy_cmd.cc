@@ -45,7 +45,8 @@ constexpr char kPolicyUsage[] = R"(Usage:
 Schema, finding codes and the signing workflow: docs/policy.md.
 )";
 
-constexpr char kLearnUsage[] = R"(Usage: bootgate policy learn --eventlog LOG [--name N] [--version V]
+constexpr char kLearnUsage[] =
+    R"(Usage: bootgate policy learn --eventlog LOG [--name N] [--version V]
          [--platform-name N] [--platform-version V] [--policy-name N] [--out FILE]
 
 Learns golden measurements from a known-good TCG event log (binary_bios_measurements): a
@@ -61,7 +62,8 @@ Defaults: --name learned-image, --version 1, --platform-name platform-<PCR 0 pre
 Exit codes: 0 written, 2 usage error, 3 log unreadable, malformed or not learnable.
 )";
 
-constexpr char kSignUsage[] = R"(Usage: bootgate policy sign --key KEY.pem [--detached] [--out FILE] POLICY
+constexpr char kSignUsage[] =
+    R"(Usage: bootgate policy sign --key KEY.pem [--detached] [--out FILE] POLICY
 
 Signs the canonical bytes of POLICY's documents (docs/policy.md) with a PEM private key: ECDSA
 P-256 (SHA-256) or Ed25519. The file must load (strict schema). Without --detached, a
@@ -75,7 +77,8 @@ Create a key:   openssl genpkey -algorithm ed25519 -out key.pem
 Exit codes: 0 signed, 2 usage error, 3 policy or key unreadable or invalid.
 )";
 
-constexpr char kVerifyUsage[] = R"(Usage: bootgate policy verify --pub PUB.pem [--sig FILE.sig] [--json] POLICY
+constexpr char kVerifyUsage[] =
+    R"(Usage: bootgate policy verify --pub PUB.pem [--sig FILE.sig] [--json] POLICY
 
 Loads POLICY (strict schema; a set with a Policy document must also resolve every image and
 platform it names) and verifies its embedded signature, or the detached one in --sig, against
@@ -86,7 +89,8 @@ Exit codes: 0 signature valid, 1 unsigned, tampered or signed by another key, 2 
 3 policy, signature or key unreadable or schema-invalid.
 )";
 
-constexpr char kCheckUsage[] = R"(Usage: bootgate policy check --policy P (--pub PUB.pem | --allow-unsigned) [--sig FILE.sig]
+constexpr char kCheckUsage[] =
+    R"(Usage: bootgate policy check --policy P (--pub PUB.pem | --allow-unsigned) [--sig FILE.sig]
          --eventlog LOG [--pcrs PCRS.json] [--labels k=v,...] [--at TIME] [--json]
 
 Evaluates the policy P on an event log as the verifier would and explains the verdict: the
@@ -177,10 +181,10 @@ int RunLearn(const ParsedArgs& args) {
   options.policy_name = args.Get("policy-name", options.policy_name);
   absl::StatusOr<policy::PolicySet> set = policy::LearnPolicy(*log, options);
   if (!set.ok()) return BadInput(absl::StrCat(path, ": ", set.status().message()));
-  const std::string yaml = absl::StrCat(
-      "# Learned by `bootgate policy learn` from ", path,
-      ". Review, then sign: bootgate policy sign --key KEY.pem FILE\n",
-      policy::SerializeYaml(*set));
+  const std::string yaml =
+      absl::StrCat("# Learned by `bootgate policy learn` from ", path,
+                   ". Review, then sign: bootgate policy sign --key KEY.pem FILE\n",
+                   policy::SerializeYaml(*set));
   if (args.Has("out")) {
     absl::Status st = WriteFile(args.Get("out"), yaml);
     if (!st.ok()) return BadInput(std::string(st.message()));
@@ -225,8 +229,8 @@ int RunSign(const ParsedArgs& args) {
   absl::Status st = WriteFile(out_path, out_text);
   if (!st.ok()) return BadInput(std::string(st.message()));
   std::printf("signed %s (%s) with %s key %s -> %s\n", path.c_str(),
-              policy::PolicyVersionId(*set).c_str(), sig->algorithm.c_str(),
-              sig->key_id.c_str(), out_path.c_str());
+              policy::PolicyVersionId(*set).c_str(), sig->algorithm.c_str(), sig->key_id.c_str(),
+              out_path.c_str());
   return kExitOk;
 }
 
@@ -320,8 +324,7 @@ int RunCheck(const ParsedArgs& args) {
     absl::StatusOr<policy::SignatureCheck> check =
         policy::VerifyPolicySignatures(*set, *sigs, {*pub});
     if (!check.ok()) {
-      return BadInput(
-          absl::StrCat(policy_path, ": policy refused: ", check.status().message()));
+      return BadInput(absl::StrCat(policy_path, ": policy refused: ", check.status().message()));
     }
     trust_note = absl::StrCat("signed (", check->algorithm, " by ", check->key_id, ")");
   } else {
@@ -396,7 +399,7 @@ int RunPolicyCommand(const std::vector<std::string>& args) {
   std::set<std::string> value_flags, bool_flags;
   if (sub == "learn") {
     usage = kLearnUsage;
-    value_flags = {"eventlog",      "name",        "version", "platform-name",
+    value_flags = {"eventlog",         "name",        "version", "platform-name",
                    "platform-version", "policy-name", "out"};
   } else if (sub == "sign") {
     usage = kSignUsage;

@@ -9,6 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "attest/util/status_macros.h"
+#include "verifier/notify/sinks.h"
+#include "verifier/util/subprocess.h"
 #include "verifier/tokens/issuer.h"
 #include "verifier/util/files.h"
 #include "verifier/util/yaml_boundary.h"
@@ -149,11 +151,28 @@ absl::Status ParseInto(const YAML::Node& root, VerifierConfig* c) {
       {"max_ima_log_bytes", Size(&c->limits.max_ima_log_bytes)}};
   std::map<std::string, Handler> admin_client = {{"cert", String(&c->admin_client.cert)},
                                                  {"key", String(&c->admin_client.key)}};
+  std::map<std::string, Handler> nodes = {
+      {"attestation_deadline", Duration(&c->nodes.attestation_deadline)},
+      {"check_interval", Duration(&c->nodes.check_interval)}};
+  std::map<std::string, Handler> webhook = {
+      {"url", String(&c->notifications.webhook_url)},
+      {"secret_file", String(&c->notifications.webhook_secret_file)},
+      {"timeout", Duration(&c->notifications.webhook_timeout)}};
+  std::map<std::string, Handler> exec_hook = {
+      {"command", String(&c->notifications.exec)},
+      {"timeout", Duration(&c->notifications.exec_timeout)}};
+  std::map<std::string, Handler> metrics = {{"listen", String(&c->metrics.listen)}};
   auto section = [](std::map<std::string, Handler>* handlers) -> Handler {
     return [handlers](const YAML::Node& n, const std::string& path) {
       return WalkMap(n, path, *handlers);
     };
   };
+  std::map<std::string, Handler> notifications = {
+      {"webhook", section(&webhook)},
+      {"exec", section(&exec_hook)},
+      {"retry_initial", Duration(&c->notifications.retry_initial)},
+      {"retry_max", Duration(&c->notifications.retry_max)},
+      {"poll_interval", Duration(&c->notifications.poll_interval)}};
   std::map<std::string, Handler> top = {
       {"listen", String(&c->listen)},
       {"admin_listen", String(&c->admin_listen)},
@@ -175,8 +194,53 @@ absl::Status ParseInto(const YAML::Node& root, VerifierConfig* c) {
       {"log_format", String(&c->log_format)},
       {"limits", section(&limits)},
       {"admin_client", section(&admin_client)},
+      {"nodes", section(&nodes)},
+      {"notifications", section(&notifications)},
+      {"metrics", section(&metrics)},
   };
   return WalkMap(root, "", top);
+}
+
+// nodes, notifications and metrics (verifier/state, verifier/notify, verifier/metrics).
+absl::Status ValidateWatching(const VerifierConfig* c) {
+  const NotificationsConfig& n = c->notifications;
+  if (!n.webhook_url.empty()) {
+    auto url = ParseHttpUrl(n.webhook_url);
+    if (!url.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("notifications.webhook.url: ", url.status().message()));
+    }
+    if (n.webhook_secret_file.empty()) {
+      return absl::InvalidArgumentError(
+          "notifications.webhook.secret_file: required with notifications.webhook.url (every "
+          "event is HMAC-SHA256 signed)");
+    }
+  } else if (!n.webhook_secret_file.empty()) {
+    return absl::InvalidArgumentError(
+        "notifications.webhook.secret_file: set without notifications.webhook.url");
+  }
+  if (!n.exec.empty()) {
+    auto argv = SplitCommandTemplate(n.exec, kNotifyPlaceholders);
+    if (!argv.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("notifications.exec.command: ", argv.status().message()));
+    }
+  }
+  if (n.retry_max < n.retry_initial) {
+    return absl::InvalidArgumentError(
+        "notifications.retry_max: must not be shorter than notifications.retry_initial");
+  }
+  if (!c->metrics.listen.empty()) {
+    RETURN_IF_ERROR(CheckListen(c->metrics.listen, "metrics.listen"));
+    const std::string host = c->metrics.listen.substr(0, c->metrics.listen.rfind(':'));
+    if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics.listen: '", c->metrics.listen,
+          "' is not a loopback address (the endpoint is unauthenticated: use 127.0.0.1:PORT "
+          "and a local scraper or proxy)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Validate(VerifierConfig* c, const std::string& base_dir) {
@@ -228,13 +292,15 @@ absl::Status Validate(VerifierConfig* c, const std::string& base_dir) {
       return absl::InvalidArgumentError(absl::StrCat("issuer.exec: ", argv.status().message()));
     }
   }
+  RETURN_IF_ERROR(ValidateWatching(c));
   if (c->limits.max_event_log_bytes + c->limits.max_ima_log_bytes >= c->limits.max_message_bytes) {
     return absl::InvalidArgumentError(
         "limits: max_message_bytes must exceed max_event_log_bytes + max_ima_log_bytes");
   }
   for (std::string* p : {&c->tls.ca, &c->tls.cert, &c->tls.key, &c->database, &c->ek_ca,
                          &c->ek_allow_list, &c->policy, &c->policy_dir, &c->ear_signing_key,
-                         &c->issuer.file, &c->admin_client.cert, &c->admin_client.key}) {
+                         &c->issuer.file, &c->admin_client.cert, &c->admin_client.key,
+                         &c->notifications.webhook_secret_file}) {
     *p = ResolvePath(base_dir, *p);
   }
   for (std::string& key : c->policy_keys) key = ResolvePath(base_dir, key);
@@ -307,6 +373,19 @@ issuer:
 ear_signing_key: ear-signing.key
 verifier_id: bootgate-verifier
 log_format: text
+
+# Watching the fleet (docs/verifier.md "Node states", "Notifications", "Metrics").
+# nodes:
+#   attestation_deadline: 1h
+#   check_interval: 30s
+# notifications:
+#   webhook:
+#     url: http://127.0.0.1:9000/bootgate
+#     secret_file: webhook.secret
+#   exec:
+#     command: "kubectl cordon {node}"
+# metrics:
+#   listen: 127.0.0.1:9464
 
 # Used by the `bootgate` admin CLI with --config (not by the server).
 admin_client:

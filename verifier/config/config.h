@@ -34,6 +34,32 @@ struct LimitsConfig {
   size_t max_ima_log_bytes = 4u << 20;
 };
 
+// Node states (docs/verifier.md "Node states").
+struct NodesConfig {
+  // A node in state enrolled or trusted without an affirming attestation for this long is stale.
+  absl::Duration attestation_deadline = absl::Hours(1);
+  // How often the verifier looks for stale nodes (and re-checks its health).
+  absl::Duration check_interval = absl::Seconds(30);
+};
+
+// State-change notifications (docs/verifier.md "Notifications").
+struct NotificationsConfig {
+  std::string webhook_url;          // http://HOST:PORT/PATH; "" = no webhook
+  std::string webhook_secret_file;  // HMAC-SHA256 key (required with webhook_url)
+  absl::Duration webhook_timeout = absl::Seconds(10);
+  // argv template with {node} {old} {new} {reasons} {attestation}, run without a shell.
+  std::string exec;
+  absl::Duration exec_timeout = absl::Seconds(30);
+  absl::Duration retry_initial = absl::Seconds(5);
+  absl::Duration retry_max = absl::Minutes(10);
+  absl::Duration poll_interval = absl::Seconds(1);
+};
+
+// Prometheus text endpoint (docs/verifier.md "Metrics").
+struct MetricsConfig {
+  std::string listen;  // loopback HOST:PORT; "" = off
+};
+
 // The admin client credentials the `bootgate` CLI uses with `--config` (not used by the server).
 struct AdminClientConfig {
   std::string cert;
@@ -63,6 +89,9 @@ struct VerifierConfig {
   std::string log_format = "text";
   LimitsConfig limits;
   AdminClientConfig admin_client;
+  NodesConfig nodes;
+  NotificationsConfig notifications;
+  MetricsConfig metrics;
 };
 
 // Parses configuration text; relative paths are resolved against `base_dir`.

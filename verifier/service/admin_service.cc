@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "verifier/notify/notifier.h"
 #include "verifier/service/convert.h"
+#include "verifier/state/node_monitor.h"
 
 namespace bootgate::verifier {
 
@@ -25,11 +27,18 @@ std::string Caller(grpc::ServerContext* context) {
 
 }  // namespace
 
+void AdminServiceImpl::NodeWithDue(const NodeRecord& n, v1::Node* out) const {
+  NodeToProto(n, out);
+  if (std::optional<absl::Time> due = NextDue(n, attestation_deadline_)) {
+    SetTimestamp(*due, out->mutable_next_due_at());
+  }
+}
+
 grpc::Status AdminServiceImpl::ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* req,
                                          v1::ListNodesResponse* resp) {
   auto nodes = ctx_.store->ListNodes(req->limit());
   if (!nodes.ok()) return ToGrpcStatus(nodes.status());
-  for (const NodeRecord& n : *nodes) NodeToProto(n, resp->add_nodes());
+  for (const NodeRecord& n : *nodes) NodeWithDue(n, resp->add_nodes());
   return grpc::Status::OK;
 }
 
@@ -41,7 +50,10 @@ grpc::Status AdminServiceImpl::GetNode(grpc::ServerContext*, const v1::GetNodeRe
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("node ", req->node_id(), " not found"));
   }
-  NodeToProto(**node, resp);
+  NodeWithDue(**node, resp);
+  auto transitions = ctx_.store->ListNodeTransitions(req->node_id(), 50);
+  if (!transitions.ok()) return ToGrpcStatus(transitions.status());
+  for (const NodeTransition& t : *transitions) NodeTransitionToProto(t, resp->add_transitions());
   return grpc::Status::OK;
 }
 
@@ -59,7 +71,8 @@ grpc::Status AdminServiceImpl::RevokeNode(grpc::ServerContext* context,
   auto node = ctx_.store->RevokeNode(req->node_id(), reason, ctx_.clock->Now());
   if (!node.ok()) return ToGrpcStatus(node.status());
   ctx_.logger->Warning("node.revoked", {{"node", node->node_id}, {"reason", node->revoke_reason}});
-  NodeToProto(*node, resp);
+  if (ctx_.notifier != nullptr) ctx_.notifier->Wake();
+  NodeWithDue(*node, resp);
   return grpc::Status::OK;
 }
 

@@ -3,6 +3,7 @@
 #ifndef BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
 #define BOOTGATE_VERIFIER_SERVICE_ADMIN_SERVICE_H_
 
+#include "absl/time/time.h"
 #include "bootgate/v1/admin.grpc.pb.h"
 #include "verifier/appraise/active_policy.h"
 #include "verifier/appraise/policy_files.h"
@@ -13,8 +14,13 @@ namespace bootgate::verifier {
 class AdminServiceImpl final : public bootgate::v1::Admin::Service {
  public:
   // `directory` is null unless the verifier runs with policy_dir (then PutPolicy works).
-  AdminServiceImpl(ServiceContext ctx, const ActivePolicy* policy, PolicyDirectory* directory)
-      : ctx_(ctx), policy_(policy), directory_(directory) {}
+  // `attestation_deadline` (nodes.attestation_deadline) gives each node's next_due_at.
+  AdminServiceImpl(ServiceContext ctx, const ActivePolicy* policy, PolicyDirectory* directory,
+                   absl::Duration attestation_deadline = absl::Hours(1))
+      : ctx_(ctx),
+        policy_(policy),
+        directory_(directory),
+        attestation_deadline_(attestation_deadline) {}
 
   grpc::Status ListNodes(grpc::ServerContext*, const bootgate::v1::ListNodesRequest* request,
                          bootgate::v1::ListNodesResponse* response) override;
@@ -40,11 +46,14 @@ class AdminServiceImpl final : public bootgate::v1::Admin::Service {
                          bootgate::v1::PolicyInfo* response) override;
 
  private:
+  void NodeWithDue(const NodeRecord& node, bootgate::v1::Node* out) const;
+
   ServiceContext ctx_;
   void ActivePolicyInfo(bootgate::v1::PolicyInfo* out) const;
 
   const ActivePolicy* policy_;
   PolicyDirectory* directory_;
+  absl::Duration attestation_deadline_;
 };
 
 }  // namespace bootgate::verifier

@@ -11,6 +11,8 @@
 #include "attest/tpm/public_area.h"
 #include "attest/util/status_macros.h"
 #include "verifier/codes.h"
+#include "verifier/metrics/metrics.h"
+#include "verifier/notify/notifier.h"
 #include "verifier/service/convert.h"
 #include "verifier/tokens/join_token.h"
 #include "verifier/util/os_random.h"
@@ -221,6 +223,15 @@ absl::Status AttestationServiceImpl::AttestEvidence(const v1::AttestRequest& req
     return absl::UnavailableError(
         absl::StrCat("the attestation could not be recorded: ", stored.message()));
   }
+
+  if (ctx_.metrics != nullptr) {
+    ctx_.metrics->RecordAttestation(rec.verdict,
+                                    rec.findings.empty() ? "none" : rec.findings.front().code,
+                                    static_cast<double>(rec.appraisal_micros) / 1e6);
+    if (token.has_value()) ctx_.metrics->RecordToken(token->status);
+  }
+  // The store may have recorded a state change with its notifications.
+  if (ctx_.notifier != nullptr) ctx_.notifier->Wake();
 
   std::vector<std::string> codes_list;
   for (const Finding& f : rec.findings) codes_list.push_back(f.code);

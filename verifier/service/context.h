@@ -13,11 +13,18 @@
 
 namespace bootgate::verifier {
 
+class Metrics;
+class Notifier;
+
 struct ServiceContext {
   Store* store = nullptr;
   const Clock* clock = nullptr;
   attest::RandomSource* rng = nullptr;
   Logger* logger = nullptr;
+  // Optional (null in tests that do not need them): counters, and the notifier to wake after a
+  // recorded state change.
+  Metrics* metrics = nullptr;
+  Notifier* notifier = nullptr;
 };
 
 // "node-" + the first 16 hex digits of SHA-256(AK name).

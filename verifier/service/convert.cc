@@ -157,6 +157,18 @@ void NodeToProto(const NodeRecord& n, v1::Node* out) {
   out->set_last_verdict(VerdictToProto(n.last_verdict));
   if (n.last_clock) ClockToProto(*n.last_clock, out->mutable_last_clock());
   for (const auto& [key, value] : n.labels) (*out->mutable_labels())[key] = value;
+  out->set_state(n.state);
+  SetTimestamp(n.state_since, out->mutable_state_since());
+  if (n.last_attempt_at) SetTimestamp(*n.last_attempt_at, out->mutable_last_attempt_at());
+}
+
+void NodeTransitionToProto(const NodeTransition& t, v1::NodeTransition* out) {
+  out->set_event_id(t.event_id);
+  SetTimestamp(t.at, out->mutable_at());
+  out->set_old_state(t.old_state);
+  out->set_new_state(t.new_state);
+  FindingsToProto(t.reasons, out->mutable_reasons());
+  out->set_attestation_id(t.attestation_id);
 }
 
 v1::EnrollmentStatus EnrollmentStatusToProto(EnrollmentState state) {

@@ -44,6 +44,7 @@ void PcrValuesToProto(const attest::PcrValues& values,
                       google::protobuf::RepeatedPtrField<bootgate::v1::PcrBank>* out);
 
 void NodeToProto(const NodeRecord& node, bootgate::v1::Node* out);
+void NodeTransitionToProto(const NodeTransition& t, bootgate::v1::NodeTransition* out);
 bootgate::v1::EnrollmentStatus EnrollmentStatusToProto(EnrollmentState state);
 void EnrollmentToProto(const EnrollmentRecord& e, bootgate::v1::EnrollmentRecord* out);
 void AttestationToProto(const AttestationRecord& a, bootgate::v1::AttestationRecord* out);

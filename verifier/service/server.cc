@@ -141,7 +141,51 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   std::unique_ptr<VerifierServer> server(new VerifierServer());
   server->components_ = std::move(components);
   VerifierComponents& c = server->components_;
-  ServiceContext ctx{c.store.get(), clock, rng, logger};
+  // Watching the fleet: metrics, the notification outbox and the node monitor (stale nodes,
+  // health). Sinks are configured before any request can record a state change.
+  server->metrics_ = std::make_unique<Metrics>(clock);
+  server->metrics_->SetPolicy(c.policy->Get()->id());
+  std::vector<std::unique_ptr<NotificationSink>> sinks;
+  const NotificationsConfig& nc = config.notifications;
+  if (!nc.webhook_url.empty()) {
+    auto webhook = WebhookSink::Create(nc.webhook_url, nc.webhook_secret_file, nc.webhook_timeout);
+    if (!webhook.ok()) return Named(webhook.status(), "notifications.webhook");
+    sinks.push_back(*std::move(webhook));
+  }
+  if (!nc.exec.empty()) {
+    auto exec = ExecHookSink::Create(nc.exec, nc.exec_timeout);
+    if (!exec.ok()) return Named(exec.status(), "notifications.exec");
+    sinks.push_back(*std::move(exec));
+  }
+  NotifierOptions notifier_options;
+  notifier_options.retry_initial = nc.retry_initial;
+  notifier_options.retry_max = nc.retry_max;
+  notifier_options.poll_interval = nc.poll_interval;
+  server->notifier_ = std::make_unique<Notifier>(c.store.get(), std::move(sinks), clock, logger,
+                                                 server->metrics_.get(), notifier_options);
+  c.store->SetNotificationSinks(server->notifier_->SinkNames());
+  ServiceContext ctx{c.store.get(), clock, rng, logger, server->metrics_.get(),
+                     server->notifier_.get()};
+  // The policy content behind the id every attestation records (audit exports re-run decisions
+  // with it).
+  {
+    const std::shared_ptr<const Policy> policy = c.policy->Get();
+    RETURN_IF_ERROR(Named(c.store->RecordPolicy(PolicyRecord{policy->id(), policy->kind(),
+                                                             policy->content(), clock->Now()}),
+                          "policy record"));
+  }
+  // Every policy activated later (hot reload, PutPolicy) is recorded the same way. A failure to
+  // record is logged; audit exports then name the policy id whose content is missing.
+  Store* store = c.store.get();
+  Metrics* metrics = server->metrics_.get();
+  c.policy->SetOnActivated([store, metrics, clock, logger](const Policy& policy) {
+    absl::Status s = store->RecordPolicy(
+        PolicyRecord{policy.id(), policy.kind(), policy.content(), clock->Now()});
+    if (!s.ok() && logger != nullptr) {
+      logger->Error("policy.record_failed", {{"policy", policy.id()}, {"error", s.ToString()}});
+    }
+    metrics->SetPolicy(policy.id());
+  });
 
   server->enrollment_ = std::make_unique<EnrollmentServiceImpl>(
       ctx, c.ek_trust.get(), c.ek_allow_list.get(), EnrollmentOptions{config.enrollment_ttl});
@@ -154,8 +198,8 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   options.max_ima_log_bytes = config.limits.max_ima_log_bytes;
   server->attestation_ = std::make_unique<AttestationServiceImpl>(
       ctx, c.policy.get(), c.ear.get(), c.issuer.get(), std::move(options));
-  server->admin_ =
-      std::make_unique<AdminServiceImpl>(ctx, c.policy.get(), c.policy_directory.get());
+  server->admin_ = std::make_unique<AdminServiceImpl>(
+      ctx, c.policy.get(), c.policy_directory.get(), config.nodes.attestation_deadline);
   if (config.policy_reload_interval > absl::ZeroDuration()) {
     c.policy->StartWatching(config.policy_reload_interval);
   }
@@ -206,10 +250,52 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
       for (const std::string& name : names) health->SetServingStatus(name, true);
     }
   }
+
+  if (!config.metrics.listen.empty()) {
+    auto metrics_server =
+        MetricsServer::Start(config.metrics.listen, server->metrics_.get(), c.store.get());
+    if (!metrics_server.ok()) {
+      server->Shutdown(absl::ZeroDuration());
+      return metrics_server.status();
+    }
+    server->metrics_server_ = *std::move(metrics_server);
+  }
+  NodeMonitorOptions monitor_options;
+  monitor_options.attestation_deadline = config.nodes.attestation_deadline;
+  monitor_options.check_interval = config.nodes.check_interval;
+  VerifierServer* raw = server.get();
+  server->monitor_ = std::make_unique<NodeMonitor>(
+      c.store.get(), c.policy.get(), clock, logger, server->notifier_.get(),
+      server->metrics_.get(), [raw](const HealthState& h) { raw->ApplyHealth(h); },
+      monitor_options);
+  server->notifier_->Start();
+  server->monitor_->Start();
   return server;
 }
 
+void VerifierServer::ApplyHealth(const HealthState& health) {
+  // The policy is loaded once and stays in force, so only the store decides serving; a policy
+  // file that changed on disk is reported by the monitor's log and bootgate_policy_file_current.
+  const std::pair<grpc::Server*, std::vector<std::string>> health_names[] = {
+      {agent_server_.get(), {"bootgate.v1.Enrollment", "bootgate.v1.Attestation"}},
+      {admin_server_.get(), {"bootgate.v1.Admin"}}};
+  absl::MutexLock lock(&health_mu_);
+  if (shut_down_) return;
+  for (const auto& [s, names] : health_names) {
+    if (s == nullptr) continue;
+    if (grpc::HealthCheckServiceInterface* h = s->GetHealthCheckService()) {
+      h->SetServingStatus(health.store_ok);
+      for (const std::string& name : names) h->SetServingStatus(name, health.store_ok);
+    }
+  }
+}
+
 void VerifierServer::Shutdown(absl::Duration grace) {
+  // The background threads first: none of them may touch a server being torn down.
+  if (monitor_) monitor_->Stop();
+  if (notifier_) notifier_->Stop();
+  if (metrics_server_) metrics_server_->Shutdown();
+  absl::MutexLock lock(&health_mu_);
   if (shut_down_) return;
   shut_down_ = true;
   const gpr_timespec deadline =

@@ -26,6 +26,14 @@ struct ClockState {
 inline constexpr char kVerdictAffirming[] = "affirming";
 inline constexpr char kVerdictContraindicated[] = "contraindicated";
 
+// Node states. enrolled -> trusted | untrusted (an attestation with an authentic quote),
+// -> stale (no affirming attestation within the deadline), -> revoked (an operator; final).
+inline constexpr char kNodeStateEnrolled[] = "enrolled";
+inline constexpr char kNodeStateTrusted[] = "trusted";
+inline constexpr char kNodeStateUntrusted[] = "untrusted";
+inline constexpr char kNodeStateStale[] = "stale";
+inline constexpr char kNodeStateRevoked[] = "revoked";
+
 struct NodeRecord {
   std::string node_id;
   Bytes ak_name;
@@ -49,8 +57,37 @@ struct NodeRecord {
   std::optional<ClockState> last_clock;
   // Node-group labels set at enrollment (policies select golden images by them).
   std::map<std::string, std::string> labels;
+  // Node state (docs/verifier.md "Node states"): enrolled, trusted, untrusted, stale,
+  // revoked. last_attested_at is the latest *affirming* attestation, last_attempt_at the latest
+  // attestation of any verdict.
+  std::string state = kNodeStateEnrolled;
+  absl::Time state_since = absl::InfinitePast();
+  std::optional<absl::Time> last_attempt_at;
 
   bool revoked() const { return revoked_at.has_value(); }
+};
+
+// One recorded state change of a node (also the notification event with the same id).
+struct NodeTransition {
+  std::string event_id;  // stable; receivers deduplicate on it
+  std::string node_id;
+  absl::Time at = absl::InfinitePast();
+  std::string old_state;
+  std::string new_state;
+  Findings reasons;            // finding codes that caused it
+  std::string attestation_id;  // the attestation that caused it ("" for stale / revoked)
+};
+
+// One pending or delivered notification: one row per event and sink ("webhook", "exec").
+struct OutboxEntry {
+  std::string event_id;
+  std::string sink;
+  std::string payload;  // the event JSON, fixed at transition time (retries send the same bytes)
+  absl::Time created_at = absl::InfinitePast();
+  int64_t attempts = 0;
+  absl::Time next_attempt_at = absl::InfinitePast();
+  std::optional<absl::Time> delivered_at;
+  std::string last_error;
 };
 
 enum class EnrollmentState { kChallenged, kEnrolled, kRejected };
@@ -121,6 +158,14 @@ struct TokenRecord {
   std::string issuer;
   std::string status;  // "issued" or "failed"
   std::string reason;
+};
+
+// The exact policy source behind a recorded policy id (Policy::kind() / content()).
+struct PolicyRecord {
+  std::string policy_id;
+  std::string kind;
+  std::string content;
+  absl::Time first_loaded_at = absl::InfinitePast();
 };
 
 struct AuditEvent {

@@ -130,7 +130,61 @@ CREATE TABLE audit_events (
   detail TEXT NOT NULL
 );
 )sql",
-    // 1 -> 2: node-group labels (set at enrollment; policies select by them) and what the policy
+    // 1 -> 2: the exact policy content behind every recorded policy id, so that an audit export
+    // can re-run each decision with the policy that made it (verifier/audit/).
+    R"sql(
+CREATE TABLE policies (
+  policy_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  content BLOB NOT NULL,
+  first_loaded_at INTEGER NOT NULL
+);
+)sql",
+    // 2 -> 3: node states with their recorded transitions, and the durable notification outbox
+    // (verifier/state/, verifier/notify/). last_attested_at becomes the latest affirming
+    // attestation; last_attempt_at is the latest of any verdict.
+    R"sql(
+ALTER TABLE nodes ADD COLUMN state TEXT NOT NULL DEFAULT 'enrolled';
+ALTER TABLE nodes ADD COLUMN state_since INTEGER;
+ALTER TABLE nodes ADD COLUMN last_attempt_at INTEGER;
+UPDATE nodes SET
+  last_attempt_at = (SELECT max(created_at) FROM attestations a WHERE a.node_id = nodes.node_id),
+  last_attested_at = (SELECT max(created_at) FROM attestations a
+                      WHERE a.node_id = nodes.node_id AND a.verdict = 'affirming');
+UPDATE nodes SET state = CASE
+    WHEN revoked_at IS NOT NULL THEN 'revoked'
+    WHEN last_verdict = 'affirming' THEN 'trusted'
+    WHEN last_verdict = 'contraindicated' THEN 'untrusted'
+    ELSE 'enrolled' END,
+  state_since = coalesce(revoked_at, last_attempt_at, enrolled_at);
+CREATE INDEX nodes_by_state ON nodes(state);
+
+CREATE TABLE node_transitions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  node_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  old_state TEXT NOT NULL,
+  new_state TEXT NOT NULL,
+  reasons_json TEXT NOT NULL,
+  attestation_id TEXT NOT NULL
+);
+CREATE INDEX node_transitions_by_node ON node_transitions(node_id, seq);
+
+CREATE TABLE notification_outbox (
+  event_id TEXT NOT NULL REFERENCES node_transitions(event_id),
+  sink TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (event_id, sink)
+);
+CREATE INDEX notification_outbox_due ON notification_outbox(delivered_at, next_attempt_at);
+)sql",
+    // 3 -> 4: node-group labels (set at enrollment; policies select by them) and what the policy
     // matched for each attestation (golden image and platform reference, warnings, explanation).
     R"sql(
 CREATE TABLE enrollment_labels (
@@ -206,7 +260,7 @@ const char* kNodeColumns =
     "node_id, ak_name, ak_public, ek_public, ek_public_sha256, ek_cert_sha256, ek_cert_nv_index, "
     "ek_cert, tpm_manufacturer, tpm_model, tpm_version, hostname, enrolled_at, enrollment_id, "
     "revoked_at, revoke_reason, last_attested_at, last_attestation_id, last_verdict, last_clock, "
-    "last_reset_count, last_restart_count, last_safe";
+    "last_reset_count, last_restart_count, last_safe, state, state_since, last_attempt_at";
 
 NodeRecord ReadNode(const Statement& s) {
   NodeRecord n;
@@ -233,6 +287,9 @@ NodeRecord ReadNode(const Statement& s) {
     n.last_clock = ClockState{static_cast<uint64_t>(s.Int(19)), static_cast<uint32_t>(s.Int(20)),
                               static_cast<uint32_t>(s.Int(21)), s.Int(22) != 0};
   }
+  n.state = s.Text(23);
+  n.state_since = s.IsNull(24) ? n.enrolled_at : FromMicros(s.Int(24));
+  n.last_attempt_at = OptTime(s, 25);
   return n;
 }
 
@@ -348,6 +405,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat("evidence store ", path, ": ", s.message()));
   }
+  store->RememberFileLocked();
   return store;
 }
 
@@ -651,7 +709,14 @@ absl::StatusOr<NodeRecord> Store::RevokeNode(const std::string& node_id, const s
   const bool changed = db_.Changes() > 0;
   ASSIGN_OR_RETURN(std::optional<NodeRecord> node, QueryNode("node_id = ?", node_id, {}));
   if (!node) return absl::NotFoundError(absl::StrCat("node ", node_id, " not found"));
-  if (changed) RETURN_IF_ERROR(AuditLocked("node.revoked", node_id, reason, at));
+  if (changed) {
+    RETURN_IF_ERROR(AuditLocked("node.revoked", node_id, reason, at));
+    // A recorded transition (with its notifications) like every other state change.
+    RETURN_IF_ERROR(TransitionLocked(node_id, node->state, kNodeStateRevoked,
+                                     {Finding{codes::kNodeRevoked, reason}}, "", at)
+                        .status());
+    ASSIGN_OR_RETURN(node, QueryNode("node_id = ?", node_id, {}));
+  }
   RETURN_IF_ERROR(tx.Commit());
   return *std::move(node);
 }
@@ -784,8 +849,9 @@ absl::Status Store::RecordAttestation(const AttestationRecord& a, const TokenRec
                         .Run());
   }
 
-  // The node's latest attestation (and clock state) when the node exists.
-  ASSIGN_OR_RETURN(Statement n, db_.Prepare("UPDATE nodes SET last_attested_at = ?, "
+  // The node's latest attestation (and clock state) when the node exists; last_attested_at and
+  // the node's state are ApplyAttestationStateLocked's.
+  ASSIGN_OR_RETURN(Statement n, db_.Prepare("UPDATE nodes SET last_attempt_at = ?, "
                                             "last_attestation_id = ?, last_verdict = ? WHERE "
                                             "node_id = ?"));
   RETURN_IF_ERROR(n.Bind(1, Micros(a.created_at))
@@ -809,6 +875,7 @@ absl::Status Store::RecordAttestation(const AttestationRecord& a, const TokenRec
   if (!a.token_id.empty()) absl::StrAppend(&detail, " token ", a.token_id);
   RETURN_IF_ERROR(AuditLocked("attestation", a.attestation_id,
                               absl::StrCat("node ", a.node_id, ": ", detail), a.created_at));
+  RETURN_IF_ERROR(ApplyAttestationStateLocked(a));
   return tx.Commit();
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -22,7 +23,7 @@
 
 namespace bootgate::verifier {
 
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 4;
 inline constexpr size_t kMaxListLimit = 1000;
 
 class Store {
@@ -73,6 +74,41 @@ class Store {
                                                                   size_t limit);
   absl::StatusOr<std::vector<TokenRecord>> ListTokens(const std::string& node_id, size_t limit);
 
+  // --- Policies (audit_queries.cc)
+  // Records the content behind a policy id (kept once: the id embeds a digest of the content).
+  absl::Status RecordPolicy(const PolicyRecord& policy);
+  absl::StatusOr<std::optional<PolicyRecord>> GetPolicy(const std::string& policy_id);
+
+  // --- Node states and notifications (node_state_store.cc)
+  // The sinks ("webhook", "exec") every state change is queued for, in the same transaction as
+  // the change. Set once at start, before any request; empty = record transitions only.
+  void SetNotificationSinks(std::vector<std::string> sinks);
+  // Nodes in state enrolled or trusted whose latest affirming attestation (or enrollment) is
+  // older than `deadline` become stale, each with its transition and notifications. Returns the
+  // transitions made.
+  absl::StatusOr<std::vector<NodeTransition>> MarkStaleNodes(absl::Time now,
+                                                             absl::Duration deadline);
+  // Newest first; empty node_id = all nodes.
+  absl::StatusOr<std::vector<NodeTransition>> ListNodeTransitions(const std::string& node_id,
+                                                                  size_t limit);
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> CountNodesByState();
+  // Undelivered notifications whose next attempt is due at `now`, oldest first; per node and
+  // sink only the oldest undelivered one (delivery in order, also across retries).
+  absl::StatusOr<std::vector<OutboxEntry>> DueNotifications(absl::Time now, size_t limit);
+  absl::Status MarkNotificationDelivered(const std::string& event_id, const std::string& sink,
+                                         absl::Time at);
+  absl::Status MarkNotificationFailed(const std::string& event_id, const std::string& sink,
+                                      const std::string& error, absl::Time next_attempt_at);
+  // All notifications (delivered or not), oldest first.
+  absl::StatusOr<std::vector<OutboxEntry>> ListNotifications(size_t limit);
+  absl::StatusOr<int64_t> NotificationBacklog();
+  // The database's size on disk: pages in use plus the write-ahead log.
+  absl::StatusOr<int64_t> SizeBytes();
+  // Health check: one read through the connection, and the file at path() is still the
+  // database opened (same inode, SQLite header intact): SQLite's page cache would otherwise keep
+  // answering for a file deleted, replaced or overwritten underneath it.
+  absl::Status Ping();
+
   // --- Audit
   absl::Status AppendAudit(const std::string& kind, const std::string& subject,
                            const std::string& detail, absl::Time at);
@@ -85,6 +121,17 @@ class Store {
   absl::Status AuditLocked(const std::string& kind, const std::string& subject,
                            const std::string& detail, absl::Time at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RememberFileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Node state machine helpers (node_state_store.cc), called inside the transactions of
+  // RecordAttestation and RevokeNode.
+  absl::Status ApplyAttestationStateLocked(const AttestationRecord& a)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<NodeTransition> TransitionLocked(const std::string& node_id,
+                                                  const std::string& old_state,
+                                                  const std::string& new_state,
+                                                  const Findings& reasons,
+                                                  const std::string& attestation_id, absl::Time at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<NodeRecord>> QueryNode(const std::string& where,
                                                       const std::string& text_arg,
                                                       attest::ByteSpan blob_arg)
@@ -93,6 +140,9 @@ class Store {
   const std::string path_;
   absl::Mutex mu_;
   SqliteDb db_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> notification_sinks_ ABSL_GUARDED_BY(mu_);
+  uint64_t file_dev_ ABSL_GUARDED_BY(mu_) = 0;  // the database file as opened (Ping)
+  uint64_t file_ino_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace bootgate::verifier

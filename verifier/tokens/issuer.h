@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "verifier/util/subprocess.h"
 
 namespace bootgate::verifier {
 
@@ -35,10 +36,7 @@ class TokenIssuer {
   virtual std::string Describe() const = 0;
 };
 
-// Splits a command template into arguments: whitespace separates; '...' keeps everything
-// literally; "..." groups and allows \" and \\; a backslash outside quotes escapes the next
-// character. Errors: an unterminated quote, a trailing backslash, an empty template, and a
-// placeholder other than {token}, {ttl} and {node}.
+// SplitCommandTemplate (util/subprocess.h) with the placeholders {token}, {ttl} and {node}.
 absl::StatusOr<std::vector<std::string>> SplitCommandTemplate(absl::string_view command);
 
 // Substitutes {token}, {ttl} (Go duration syntax, e.g. "1h30m") and {node} in every argument.
