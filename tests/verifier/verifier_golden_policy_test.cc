@@ -19,6 +19,7 @@
 #include "tests/testing/test_util.h"
 #include "tests/verifier/verifier_env.h"
 #include "verifier/util/files.h"
+#include "verifier/util/x509_util.h"
 
 namespace bootgate::testing {
 namespace {
@@ -313,6 +314,56 @@ TEST_F(GoldenPolicyTest, PutPolicyVerifiesTheNewSetAndKeepsTheOldOneOnFailure) {
   EXPECT_EQ(again->policy_id(), info.policy_id());
 
   // The PCR-value mode has no policy directory.
+}
+
+TEST_F(GoldenPolicyTest, AnAuditorReverifiesGoldenPolicyDecisionsAndTheirSignature) {
+  EnvOptions options;
+  options.golden_policy_files = {{"fleet.yaml", OnePolicy(kDirectKernel, "direct")}};
+  Init(options);
+  TestTpm tpm = EnrolledTpm();
+  env_->clock().Advance(absl::Seconds(10));
+  auto good = env_->Attest(tpm);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->verdict(), v1::VERDICT_AFFIRMING);
+  env_->clock().Advance(absl::Seconds(10));
+  VerifierEnv::Evidence other = BootedFrom(kUki);
+  other.clock = 5000;
+  auto bad = env_->Attest(tpm, other);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->verdict(), v1::VERDICT_CONTRAINDICATED);
+  env_->Stop();
+
+  const std::string bundle = env_->dir() + "/bundle";
+  CommandResult exported = RunBinary(
+      "bootgate", {"audit", "export", "--config", env_->dir() + "/verifier.yaml", "--out", bundle});
+  ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
+  auto verify = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"audit",          "verify",
+                                     bundle,           "--ca",
+                                     env_->dir() + "/ek-ca", "--verifier-pub",
+                                     env_->dir() + "/ear-signing.pub.pem"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunBinary("bootgate", args);
+  };
+  CommandResult ok = verify({"--policy-key", env_->dir() + "/policy-signing.pub"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("2 of 2 attestations reproduced"));
+
+  // Another policy key: the recorded golden-image policy is not trusted, nothing is re-appraised
+  // with it.
+  auto other_key = verifier::GenerateEcP256Key();
+  ASSERT_TRUE(other_key.ok());
+  ASSERT_TRUE(verifier::WriteNewFile(env_->dir() + "/other.pub",
+                                     verifier::PublicKeyPem(other_key->get()).value())
+                  .ok());
+  CommandResult wrong = verify({"--policy-key", env_->dir() + "/other.pub"});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+  EXPECT_THAT(wrong.out, HasSubstr("POLICY_UNPARSABLE"));
+
+  // Without a policy key the decisions are re-checked and the skipped signature check is said.
+  CommandResult unchecked = verify({});
+  EXPECT_EQ(unchecked.exit_code, 0) << unchecked.out;
+  EXPECT_THAT(unchecked.err, HasSubstr("not checked"));
 }
 
 }  // namespace

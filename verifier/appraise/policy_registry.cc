@@ -29,7 +29,7 @@ const std::vector<std::pair<std::string, Parser>>& Registry() {
           const std::vector<std::string>& keys) -> absl::StatusOr<std::unique_ptr<Policy>> {
          GoldenPolicyOptions options;
          options.trusted_keys_pem = keys;
-         options.allow_unsigned = keys.empty();
+         options.skip_signature_check = keys.empty();
          auto p = GoldenPolicy::FromContent(content, options);
          if (!p.ok()) return p.status();
          return std::unique_ptr<Policy>(*std::move(p));
