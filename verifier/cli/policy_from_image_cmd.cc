@@ -432,11 +432,13 @@ class FromImageCommand {
       absl::StatusOr<std::string> text = ReadFileToString(p.string());
       if (!text.ok()) return text.status();
       ASSIGN_OR_RETURN(LoaderEntry entry, ParseLoaderEntry(n, *text));
+      // A copy: C++17 lambdas cannot capture structured bindings (clang refuses).
+      const std::string entry_name = n;
       auto file = [&](const std::string& path) -> absl::StatusOr<fs::path> {
         std::optional<fs::path> f = FindCaseInsensitive(esp, path);
         if (!f.has_value()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("loader entry ", n, " names ", path, ", which is not on the ESP"));
+          return absl::InvalidArgumentError(absl::StrCat("loader entry ", entry_name, " names ",
+                                                         path, ", which is not on the ESP"));
         }
         return *f;
       };
