@@ -360,6 +360,12 @@ TEST_F(GoldenPolicyTest, AnAuditorReverifiesGoldenPolicyDecisionsAndTheirSignatu
   EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
   EXPECT_THAT(wrong.out, HasSubstr("POLICY_UNPARSABLE"));
 
+  // The fleet report names the OS image (golden image) in use, not only the policy id.
+  CommandResult report = RunBinary(
+      "bootgate", {"report", "--config", env_->dir() + "/verifier.yaml", "--format", "json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_THAT(report.out, HasSubstr("golden image direct 1 on platform direct-fw 1"));
+
   // Without a policy key the decisions are re-checked and the skipped signature check is said.
   CommandResult unchecked = verify({});
   EXPECT_EQ(unchecked.exit_code, 0) << unchecked.out;

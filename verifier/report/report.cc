@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -69,12 +70,18 @@ absl::StatusOr<Report> BuildReport(AuditReader& reader, const TimeWindow& window
   std::vector<HistoryEntry> all;
   RETURN_IF_ERROR(reader.ForEachAttestation(
       window, node_id, /*evidence=*/false, [&](AttestationRecord a) -> absl::Status {
-        HistoryEntry e{a.attestation_id, a.created_at, a.verdict, a.policy_id,
+        // With a golden-image policy the OS image version is what matched; the policy id names
+        // the documents it was matched against.
+        const std::string in_use =
+            absl::StartsWith(a.policy_matched, "golden image ")
+                ? absl::StrCat(a.policy_matched, " | ", a.policy_id)
+                : a.policy_id;
+        HistoryEntry e{a.attestation_id, a.created_at, a.verdict, in_use,
                        a.new_boot,       a.token_id,   a.findings};
         ++r.attestations;
         if (a.verdict == kVerdictAffirming) ++r.affirming;
-        PolicyUsage& p = policies[a.policy_id];
-        p.policy_id = a.policy_id;
+        PolicyUsage& p = policies[in_use];
+        p.policy_id = in_use;
         p.first_seen = std::min(p.first_seen, a.created_at);
         p.last_seen = std::max(p.last_seen, a.created_at);
         ++p.attestations;
@@ -92,7 +99,7 @@ absl::StatusOr<Report> BuildReport(AuditReader& reader, const TimeWindow& window
           NodeReport& n = r.nodes[it->second];
           ++n.attestations;
           if (a.verdict == kVerdictAffirming) ++n.affirming;
-          n.current_policy = a.policy_id;
+          n.current_policy = in_use;
           n.history.push_back(e);
         }
         all.push_back(std::move(e));
