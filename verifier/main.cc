@@ -103,9 +103,9 @@ int RunCheck(const std::vector<std::string>& args) {
 }
 
 int RunServe(const std::vector<std::string>& args) {
-  auto parsed = cli::ParseArgs(
-      args, {"config", "port-file", "admin-port-file", "metrics-port-file"},
-      {"allow-unsigned-policies"});
+  auto parsed =
+      cli::ParseArgs(args, {"config", "port-file", "admin-port-file", "metrics-port-file"},
+                     {"allow-unsigned-policies"});
   if (!parsed.ok() || parsed->help || !parsed->Has("config")) {
     std::fputs(
         "usage: bootgate-verifier serve --config FILE [--port-file F] [--admin-port-file F] "
@@ -133,8 +133,9 @@ int RunServe(const std::vector<std::string>& args) {
   load.allow_unsigned_policies = parsed->Has("allow-unsigned-policies");
   if (load.allow_unsigned_policies) {
     logger.Warning("DEVELOPMENT MODE: --allow-unsigned-policies",
-                   {{"effect", "golden-image policies are loaded without a trusted signature; "
-                               "never use this in production"}});
+                   {{"effect",
+                     "golden-image policies are loaded without a trusted signature; "
+                     "never use this in production"}});
   }
   auto components = LoadComponents(*config, load);
   if (!components.ok()) return Fail(kExitBadInput, components.status());

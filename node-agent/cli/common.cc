@@ -79,8 +79,8 @@ absl::StatusOr<nlohmann::json> ReadConfig(const Flags& flags) {
     const bool known = std::find(std::begin(kConfigKeys), std::end(kConfigKeys), item.key()) !=
                        std::end(kConfigKeys);
     if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": unknown key \"", item.key(),
-                                                     "\" (known: ", KnownKeys(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": unknown key \"", item.key(), "\" (known: ", KnownKeys(), ")"));
     }
     // Values are kept as text (the commands parse them); integers are converted, anything else
     // (lists, objects, booleans) is refused.

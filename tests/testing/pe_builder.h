@@ -66,7 +66,7 @@ inline attest::Bytes BuildPe(const PeSpec& spec) {
   PutU16(b, 0, 0x5A4D);  // "MZ"
   PutU32(b, 0x3C, kPeOffset);
   PutU32(b, kPeOffset, 0x00004550);  // "PE\0\0"
-  PutU16(b, kCoffOffset, 0x8664);  // x86-64
+  PutU16(b, kCoffOffset, 0x8664);    // x86-64
   PutU16(b, kCoffOffset + 2, static_cast<uint16_t>(spec.sections.size()));
   PutU16(b, kCoffOffset + 16, static_cast<uint16_t>(PeOptionalHeaderSize(spec)));
   PutU16(b, kCoffOffset + 18, 0x0206);

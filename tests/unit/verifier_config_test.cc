@@ -143,8 +143,7 @@ TEST(ConfigTest, GoldenImagePoliciesComeFromADirectoryWithTrustedKeys) {
               HasSubstr("only golden-image policies"));
   EXPECT_THAT(Error(std::string(kMinimal) + "policy_reload_interval: often\n"),
               HasSubstr("policy_reload_interval"));
-  EXPECT_THAT(Error(std::string(kMinimal) + "policy_keys: {a: 1}\n"),
-              HasSubstr("expected a list"));
+  EXPECT_THAT(Error(std::string(kMinimal) + "policy_keys: {a: 1}\n"), HasSubstr("expected a list"));
 }
 
 TEST(ConfigTest, IssuerIsExactlyOneOfFileAndExec) {

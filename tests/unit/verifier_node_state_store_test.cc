@@ -307,15 +307,15 @@ TEST_F(NodeStateStoreTest, MigrationDerivesStatesOfExistingNodes) {
   {
     auto db = SqliteDb::Open(path_, false);
     ASSERT_TRUE(db.ok());
-    for (const char* sql : {"DROP TABLE attestation_policy", "DROP TABLE node_labels",
-                            "DROP TABLE enrollment_labels",
-                            "DROP TABLE notification_outbox", "DROP TABLE node_transitions",
-                            "DROP INDEX nodes_by_state", "ALTER TABLE nodes DROP COLUMN state",
-                            "ALTER TABLE nodes DROP COLUMN state_since",
-                            "ALTER TABLE nodes DROP COLUMN last_attempt_at",
-                            "UPDATE nodes SET last_attested_at = (SELECT max(created_at) FROM "
-                            "attestations a WHERE a.node_id = nodes.node_id)",
-                            "PRAGMA user_version = 2"}) {
+    for (const char* sql :
+         {"DROP TABLE attestation_policy", "DROP TABLE node_labels", "DROP TABLE enrollment_labels",
+          "DROP TABLE notification_outbox", "DROP TABLE node_transitions",
+          "DROP INDEX nodes_by_state", "ALTER TABLE nodes DROP COLUMN state",
+          "ALTER TABLE nodes DROP COLUMN state_since",
+          "ALTER TABLE nodes DROP COLUMN last_attempt_at",
+          "UPDATE nodes SET last_attested_at = (SELECT max(created_at) FROM "
+          "attestations a WHERE a.node_id = nodes.node_id)",
+          "PRAGMA user_version = 2"}) {
       ASSERT_TRUE(db->Exec(sql).ok()) << sql;
     }
   }

@@ -794,8 +794,7 @@ TEST_F(NodeStateTest, AFailedPolicyReloadIsReportedAndTheLoadedPolicyStays) {
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->verdict(), v1::VERDICT_AFFIRMING) << "the previous policy is still in force";
   // Fixed (a comment added): reloaded, reported current again.
-  ASSERT_TRUE(
-      verifier::WriteFileAtomic(env_->dir() + "/policy.yaml", good + "# reviewed\n").ok());
+  ASSERT_TRUE(verifier::WriteFileAtomic(env_->dir() + "/policy.yaml", good + "# reviewed\n").ok());
   EXPECT_TRUE(env_->server()->policy()->ReloadIfChanged().ok());
   ASSERT_TRUE(env_->server()->monitor()->CheckOnce().ok());
   EXPECT_EQ(Scrape(port)["bootgate_policy_file_current"], 1);

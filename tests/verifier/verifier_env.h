@@ -86,7 +86,7 @@ struct TestTpm {
   SoftwareEk ek;
   SoftwareAk ak;
   attest::X509Ptr ek_cert;
-  std::string node_id;  // after enrollment
+  std::string node_id;                        // after enrollment
   std::map<std::string, std::string> labels;  // sent with the enrollment
 };
 

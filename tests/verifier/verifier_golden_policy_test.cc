@@ -338,9 +338,12 @@ TEST_F(GoldenPolicyTest, AnAuditorReverifiesGoldenPolicyDecisionsAndTheirSignatu
       "bootgate", {"audit", "export", "--config", env_->dir() + "/verifier.yaml", "--out", bundle});
   ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
   auto verify = [&](const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"audit",          "verify",
-                                     bundle,           "--ca",
-                                     env_->dir() + "/ek-ca", "--verifier-pub",
+    std::vector<std::string> args = {"audit",
+                                     "verify",
+                                     bundle,
+                                     "--ca",
+                                     env_->dir() + "/ek-ca",
+                                     "--verifier-pub",
                                      env_->dir() + "/ear-signing.pub.pem"};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunBinary("bootgate", args);

@@ -86,8 +86,7 @@ absl::Status ActivePolicy::Reload() {
 
 absl::Status ActivePolicy::ReloadIfChanged() {
   absl::StatusOr<std::string> seen = fingerprint_();
-  const std::string now_seen =
-      seen.ok() ? *seen : absl::StrCat("error: ", seen.status().message());
+  const std::string now_seen = seen.ok() ? *seen : absl::StrCat("error: ", seen.status().message());
   {
     absl::MutexLock lock(&mu_);
     if (now_seen == fingerprint_seen_) return absl::OkStatus();

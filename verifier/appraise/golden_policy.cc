@@ -3,8 +3,8 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "attest/util/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -73,9 +73,8 @@ absl::StatusOr<std::unique_ptr<GoldenPolicy>> GoldenPolicy::FromContent(
   }
   std::vector<PolicyFile> files;
   for (const nlohmann::json& f : record["files"]) {
-    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() ||
-        !f.contains("content") || !f["content"].is_string() || !f.contains("signature") ||
-        !f["signature"].is_string()) {
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("content") ||
+        !f["content"].is_string() || !f.contains("signature") || !f["signature"].is_string()) {
       return absl::InvalidArgumentError(
           "recorded golden-image policy: every file needs string name, content and signature");
     }
@@ -115,13 +114,13 @@ PolicyOutcome GoldenPolicy::Evaluate(const attest::PcrValues& quoted,
   if (result->verdict == policy::Verdict::kAccepted && out.violations.empty()) {
     out.matched = absl::StrCat(
         "golden image ",
-        result->matched_image ? absl::StrCat(result->matched_image->name, " ",
-                                             result->matched_image->version)
-                              : std::string("(none)"),
+        result->matched_image
+            ? absl::StrCat(result->matched_image->name, " ", result->matched_image->version)
+            : std::string("(none)"),
         " on platform ",
-        result->matched_platform ? absl::StrCat(result->matched_platform->name, " ",
-                                                result->matched_platform->version)
-                                 : std::string("(none)"),
+        result->matched_platform
+            ? absl::StrCat(result->matched_platform->name, " ", result->matched_platform->version)
+            : std::string("(none)"),
         result->group.empty() ? "" : absl::StrCat(" (group ", result->group, ")"));
   } else if (out.violations.empty()) {
     // A rejected verdict must carry a reason.

@@ -25,9 +25,9 @@ namespace bootgate::verifier {
 inline constexpr char kPolicyFilesFormat[] = "bootgate-policy-files/v1";
 
 struct GoldenPolicyOptions {
-  std::string path;                            // the directory (for listings and errors)
-  std::vector<std::string> trusted_keys_pem;   // public keys (PEM) whose signatures count
-  bool allow_unsigned = false;                 // development only
+  std::string path;                           // the directory (for listings and errors)
+  std::vector<std::string> trusted_keys_pem;  // public keys (PEM) whose signatures count
+  bool allow_unsigned = false;                // development only
   // Audits without a policy key: signatures are not looked at (the auditor is told so).
   bool skip_signature_check = false;
 };

@@ -25,9 +25,9 @@ struct PolicyContext {
 };
 
 struct PolicyOutcome {
-  Findings violations;  // empty means the policy is satisfied
-  Findings warnings;    // warn-only rules that failed: recorded, never contraindicating
-  std::string matched;  // what was matched, e.g. "golden image X on platform Y"; "" if nothing
+  Findings violations;      // empty means the policy is satisfied
+  Findings warnings;        // warn-only rules that failed: recorded, never contraindicating
+  std::string matched;      // what was matched, e.g. "golden image X on platform Y"; "" if nothing
   std::string explanation;  // one line per check, for the record and `bootgate attestations show`
 };
 

@@ -20,7 +20,8 @@ std::string BaseName(const std::string& path) {
 }
 
 std::string Sha256Hex(absl::string_view data) {
-  absl::StatusOr<attest::Bytes> digest = attest::Hash(static_cast<uint16_t>(attest::HashAlg::kSha256), attest::AsSpan(data));
+  absl::StatusOr<attest::Bytes> digest =
+      attest::Hash(static_cast<uint16_t>(attest::HashAlg::kSha256), attest::AsSpan(data));
   // SHA-256 is always available in OpenSSL; an error here is a broken library.
   return digest.ok() ? attest::HexEncode(*digest) : std::string("unavailable");
 }

@@ -17,7 +17,7 @@
 namespace bootgate::verifier {
 
 struct PolicyFile {
-  std::string name;       // file name inside the directory
+  std::string name;  // file name inside the directory
   std::string content;
   std::string signature;  // contents of NAME.sig, empty when there is none
 };

@@ -560,9 +560,9 @@ int RunPoliciesCommand(const std::vector<std::string>& args) {
     }
     v1::PutPolicyRequest req;
     const size_t slash = path.rfind('/');
-    req.set_file_name(inv.args.Has("name") ? inv.args.Get("name")
-                                           : (slash == std::string::npos ? path
-                                                                         : path.substr(slash + 1)));
+    req.set_file_name(inv.args.Has("name")
+                          ? inv.args.Get("name")
+                          : (slash == std::string::npos ? path : path.substr(slash + 1)));
     req.set_content(*content);
     const std::string sig_path =
         inv.args.Has("sig") ? inv.args.Get("sig") : absl::StrCat(path, ".sig");

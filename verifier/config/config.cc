@@ -10,9 +10,9 @@
 #include "absl/strings/str_split.h"
 #include "attest/util/status_macros.h"
 #include "verifier/notify/sinks.h"
-#include "verifier/util/subprocess.h"
 #include "verifier/tokens/issuer.h"
 #include "verifier/util/files.h"
+#include "verifier/util/subprocess.h"
 #include "verifier/util/yaml_boundary.h"
 
 namespace bootgate::verifier {
@@ -79,8 +79,8 @@ Handler DurationOrZero(absl::Duration* out) {
     ASSIGN_OR_RETURN(std::string text, Scalar(n, path));
     absl::Duration d;
     if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": '", text, "' is not a duration (examples: 0 = off, 5s, 1m)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": '", text, "' is not a duration (examples: 0 = off, 5s, 1m)"));
     }
     *out = d;
     return absl::OkStatus();
@@ -297,10 +297,10 @@ absl::Status Validate(VerifierConfig* c, const std::string& base_dir) {
     return absl::InvalidArgumentError(
         "limits: max_message_bytes must exceed max_event_log_bytes + max_ima_log_bytes");
   }
-  for (std::string* p : {&c->tls.ca, &c->tls.cert, &c->tls.key, &c->database, &c->ek_ca,
-                         &c->ek_allow_list, &c->policy, &c->policy_dir, &c->ear_signing_key,
-                         &c->issuer.file, &c->admin_client.cert, &c->admin_client.key,
-                         &c->notifications.webhook_secret_file}) {
+  for (std::string* p :
+       {&c->tls.ca, &c->tls.cert, &c->tls.key, &c->database, &c->ek_ca, &c->ek_allow_list,
+        &c->policy, &c->policy_dir, &c->ear_signing_key, &c->issuer.file, &c->admin_client.cert,
+        &c->admin_client.key, &c->notifications.webhook_secret_file}) {
     *p = ResolvePath(base_dir, *p);
   }
   for (std::string& key : c->policy_keys) key = ResolvePath(base_dir, key);

@@ -72,10 +72,9 @@ absl::StatusOr<Report> BuildReport(AuditReader& reader, const TimeWindow& window
       window, node_id, /*evidence=*/false, [&](AttestationRecord a) -> absl::Status {
         // With a golden-image policy the OS image version is what matched; the policy id names
         // the documents it was matched against.
-        const std::string in_use =
-            absl::StartsWith(a.policy_matched, "golden image ")
-                ? absl::StrCat(a.policy_matched, " | ", a.policy_id)
-                : a.policy_id;
+        const std::string in_use = absl::StartsWith(a.policy_matched, "golden image ")
+                                       ? absl::StrCat(a.policy_matched, " | ", a.policy_id)
+                                       : a.policy_id;
         HistoryEntry e{a.attestation_id, a.created_at, a.verdict, in_use,
                        a.new_boot,       a.token_id,   a.findings};
         ++r.attestations;

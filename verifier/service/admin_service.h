@@ -42,7 +42,8 @@ class AdminServiceImpl final : public bootgate::v1::Admin::Service {
                           bootgate::v1::ListTokensResponse* response) override;
   grpc::Status ListPolicies(grpc::ServerContext*, const bootgate::v1::ListPoliciesRequest* request,
                             bootgate::v1::ListPoliciesResponse* response) override;
-  grpc::Status PutPolicy(grpc::ServerContext* context, const bootgate::v1::PutPolicyRequest* request,
+  grpc::Status PutPolicy(grpc::ServerContext* context,
+                         const bootgate::v1::PutPolicyRequest* request,
                          bootgate::v1::PolicyInfo* response) override;
 
  private:

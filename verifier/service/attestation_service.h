@@ -38,11 +38,7 @@ class AttestationServiceImpl final : public bootgate::v1::Attestation::Service {
   // Everything borrowed must outlive the service.
   AttestationServiceImpl(ServiceContext ctx, const ActivePolicy* policy, const EarSigner* ear,
                          TokenIssuer* issuer, AttestationOptions options)
-      : ctx_(ctx),
-        policy_(policy),
-        ear_(ear),
-        issuer_(issuer),
-        options_(std::move(options)) {}
+      : ctx_(ctx), policy_(policy), ear_(ear), issuer_(issuer), options_(std::move(options)) {}
 
   grpc::Status GetChallenge(grpc::ServerContext* context,
                             const bootgate::v1::GetChallengeRequest* request,

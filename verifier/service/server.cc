@@ -89,8 +89,8 @@ absl::Status LoadPolicy(const VerifierConfig& config, const LoadOptions& options
     };
     c->policy_build = build;
   }
-  auto active = ActivePolicy::Create(std::move(loader), std::move(fingerprint), clock,
-                                     options.logger);
+  auto active =
+      ActivePolicy::Create(std::move(loader), std::move(fingerprint), clock, options.logger);
   if (!active.ok()) return active.status();
   c->policy = *std::move(active);
   if (!config.policy_dir.empty()) {
@@ -164,7 +164,7 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   server->notifier_ = std::make_unique<Notifier>(c.store.get(), std::move(sinks), clock, logger,
                                                  server->metrics_.get(), notifier_options);
   c.store->SetNotificationSinks(server->notifier_->SinkNames());
-  ServiceContext ctx{c.store.get(), clock, rng, logger, server->metrics_.get(),
+  ServiceContext ctx{c.store.get(),          clock, rng, logger, server->metrics_.get(),
                      server->notifier_.get()};
   // The policy content behind the id every attestation records (audit exports re-run decisions
   // with it).
@@ -198,8 +198,8 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   options.max_ima_log_bytes = config.limits.max_ima_log_bytes;
   server->attestation_ = std::make_unique<AttestationServiceImpl>(
       ctx, c.policy.get(), c.ear.get(), c.issuer.get(), std::move(options));
-  server->admin_ = std::make_unique<AdminServiceImpl>(
-      ctx, c.policy.get(), c.policy_directory.get(), config.nodes.attestation_deadline);
+  server->admin_ = std::make_unique<AdminServiceImpl>(ctx, c.policy.get(), c.policy_directory.get(),
+                                                      config.nodes.attestation_deadline);
   if (config.policy_reload_interval > absl::ZeroDuration()) {
     c.policy->StartWatching(config.policy_reload_interval);
   }
@@ -265,9 +265,8 @@ absl::StatusOr<std::unique_ptr<VerifierServer>> VerifierServer::Start(const Veri
   monitor_options.check_interval = config.nodes.check_interval;
   VerifierServer* raw = server.get();
   server->monitor_ = std::make_unique<NodeMonitor>(
-      c.store.get(), c.policy.get(), clock, logger, server->notifier_.get(),
-      server->metrics_.get(), [raw](const HealthState& h) { raw->ApplyHealth(h); },
-      monitor_options);
+      c.store.get(), c.policy.get(), clock, logger, server->notifier_.get(), server->metrics_.get(),
+      [raw](const HealthState& h) { raw->ApplyHealth(h); }, monitor_options);
   server->notifier_->Start();
   server->monitor_->Start();
   return server;

@@ -48,7 +48,7 @@ struct VerifierComponents {
   std::unique_ptr<EkTrustStore> ek_trust;
   std::unique_ptr<EkAllowList> ek_allow_list;  // null when not configured
   std::unique_ptr<ActivePolicy> policy;
-  PolicySetBuilder policy_build;                       // policy_dir mode only
+  PolicySetBuilder policy_build;                      // policy_dir mode only
   std::unique_ptr<PolicyDirectory> policy_directory;  // policy_dir mode only
   std::unique_ptr<EarSigner> ear;
   std::unique_ptr<TokenIssuer> issuer;

@@ -13,9 +13,9 @@ std::optional<absl::Time> NextDue(const NodeRecord& node, absl::Duration deadlin
   return node.last_attested_at.value_or(node.enrolled_at) + deadline;
 }
 
-NodeMonitor::NodeMonitor(Store* store, const ActivePolicy* policy, const Clock* clock, Logger* logger,
-                         Notifier* notifier, Metrics* metrics, HealthCallback on_health,
-                         NodeMonitorOptions options)
+NodeMonitor::NodeMonitor(Store* store, const ActivePolicy* policy, const Clock* clock,
+                         Logger* logger, Notifier* notifier, Metrics* metrics,
+                         HealthCallback on_health, NodeMonitorOptions options)
     : store_(store),
       policy_(policy),
       clock_(clock),
@@ -69,8 +69,8 @@ HealthState NodeMonitor::CheckHealth() {
     const std::string error = policy_->last_reload_error();
     h.policy_file_current = error.empty();
     if (!error.empty()) {
-      problems.push_back(absl::StrCat("policy reload failed, ", policy_->Get()->id(),
-                                      " stays in force: ", error));
+      problems.push_back(
+          absl::StrCat("policy reload failed, ", policy_->Get()->id(), " stays in force: ", error));
     }
   }
   h.detail = absl::StrJoin(problems, "; ");

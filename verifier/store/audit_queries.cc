@@ -241,8 +241,8 @@ absl::Status AuditReader::ReadFindings(AttestationRecord* a) {
     a->findings.push_back(Finding{f.Text(0), f.Text(1)});
   }
   // What the policy matched (schema 4; a store without the table has no such rows).
-  absl::StatusOr<Statement> m = Prepare(
-      "SELECT matched FROM attestation_policy WHERE attestation_id = ?");
+  absl::StatusOr<Statement> m =
+      Prepare("SELECT matched FROM attestation_policy WHERE attestation_id = ?");
   if (m.ok()) {
     m->Bind(1, a->attestation_id);
     ASSIGN_OR_RETURN(bool row, m->Step());

@@ -245,8 +245,8 @@ Findings FindingsFromJson(const std::string& text) {
 // Labels of one node or enrollment, into *out (sorted by key).
 absl::Status ReadLabels(SqliteDb& db, const char* table, const char* id_column,
                         const std::string& id, std::map<std::string, std::string>* out) {
-  ASSIGN_OR_RETURN(Statement s, db.Prepare(absl::StrCat("SELECT key, value FROM ", table,
-                                                        " WHERE ", id_column, " = ?")));
+  ASSIGN_OR_RETURN(Statement s, db.Prepare(absl::StrCat("SELECT key, value FROM ", table, " WHERE ",
+                                                        id_column, " = ?")));
   s.Bind(1, id);
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
