@@ -7,19 +7,23 @@
 #include "absl/strings/str_cat.h"
 #include "attest/util/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "verifier/store/rows.h"
 #include "verifier/store/store.h"
 
 namespace bootgate::verifier {
 
 namespace {
 
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-std::optional<absl::Time> OptTime(const Statement& s, int col) {
-  auto v = s.OptionalInt(col);
-  if (!v) return std::nullopt;
-  return FromMicros(*v);
-}
+using rows::FromMicros;
+using rows::kAttestationColumns;
+using rows::kEvidenceColumns;
+using rows::Micros;
+using rows::OptTime;
+using rows::ReadAttestation;
+
+// Schema-1 node columns: older stores lack the state columns (Nodes() adds them when present).
+using rows::kNodeBaseColumns;
+using rows::ReadNodeBase;
 
 // Bounds of a window as micros (InfinitePast/Future map to the int64 extremes).
 int64_t SinceMicros(const TimeWindow& w) {
@@ -27,72 +31,6 @@ int64_t SinceMicros(const TimeWindow& w) {
 }
 int64_t UntilMicros(const TimeWindow& w) {
   return w.until == absl::InfiniteFuture() ? INT64_MAX : Micros(w.until);
-}
-
-constexpr char kNodeColumns[] =
-    "node_id, ak_name, ak_public, ek_public, ek_public_sha256, ek_cert_sha256, ek_cert_nv_index, "
-    "ek_cert, tpm_manufacturer, tpm_model, tpm_version, hostname, enrolled_at, enrollment_id, "
-    "revoked_at, revoke_reason, last_attested_at, last_attestation_id, last_verdict, last_clock, "
-    "last_reset_count, last_restart_count, last_safe";
-
-NodeRecord ReadNode(const Statement& s) {
-  NodeRecord n;
-  n.node_id = s.Text(0);
-  n.ak_name = s.Blob(1);
-  n.ak_public = s.Blob(2);
-  n.ek_public = s.Blob(3);
-  n.ek_public_sha256 = s.Text(4);
-  n.ek_cert_sha256 = s.Text(5);
-  n.ek_cert_nv_index = static_cast<uint32_t>(s.Int(6));
-  n.ek_cert = s.Blob(7);
-  n.tpm_manufacturer = s.Text(8);
-  n.tpm_model = s.Text(9);
-  n.tpm_version = s.Text(10);
-  n.hostname = s.Text(11);
-  n.enrolled_at = FromMicros(s.Int(12));
-  n.enrollment_id = s.Text(13);
-  n.revoked_at = OptTime(s, 14);
-  n.revoke_reason = s.Text(15);
-  n.last_attested_at = OptTime(s, 16);
-  n.last_attestation_id = s.Text(17);
-  n.last_verdict = s.Text(18);
-  if (!s.IsNull(19)) {
-    n.last_clock = ClockState{static_cast<uint64_t>(s.Int(19)), static_cast<uint32_t>(s.Int(20)),
-                              static_cast<uint32_t>(s.Int(21)), s.Int(22) != 0};
-  }
-  return n;
-}
-
-constexpr char kAttestationColumns[] =
-    "attestation_id, node_id, created_at, verdict, checks_json, policy_id, clock, reset_count, "
-    "restart_count, safe, new_boot, token_id, ear_jwt, appraisal_micros, nonce";
-constexpr char kEvidenceColumns[] = ", quote, signature, pcrs_json, event_log, ima_log";
-
-AttestationRecord ReadAttestation(const Statement& s, bool with_evidence) {
-  AttestationRecord a;
-  a.attestation_id = s.Text(0);
-  a.node_id = s.Text(1);
-  a.created_at = FromMicros(s.Int(2));
-  a.verdict = s.Text(3);
-  a.checks_json = s.Text(4);
-  a.policy_id = s.Text(5);
-  if (!s.IsNull(6)) {
-    a.clock = ClockState{static_cast<uint64_t>(s.Int(6)), static_cast<uint32_t>(s.Int(7)),
-                         static_cast<uint32_t>(s.Int(8)), s.Int(9) != 0};
-  }
-  a.new_boot = s.Int(10) != 0;
-  a.token_id = s.Text(11);
-  a.ear_jwt = s.Text(12);
-  a.appraisal_micros = s.Int(13);
-  a.nonce = s.Blob(14);
-  if (with_evidence) {
-    a.quote = s.Blob(15);
-    a.signature = s.Blob(16);
-    a.pcrs_json = s.Text(17);
-    a.event_log = s.Blob(18);
-    a.ima_log = s.Blob(19);
-  }
-  return a;
 }
 
 Findings FindingsFromJsonText(const std::string& text) {
@@ -208,14 +146,14 @@ absl::StatusOr<bool> AuditReader::HasColumn(const std::string& table, const std:
 absl::StatusOr<std::vector<ReportNode>> AuditReader::Nodes() {
   ASSIGN_OR_RETURN(bool has_state, HasColumn("nodes", "state"));
   ASSIGN_OR_RETURN(Statement s,
-                   Prepare(absl::StrCat("SELECT ", kNodeColumns, has_state ? ", state" : "",
+                   Prepare(absl::StrCat("SELECT ", kNodeBaseColumns, has_state ? ", state" : "",
                                         " FROM nodes ORDER BY hostname, node_id")));
   std::vector<ReportNode> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    ReportNode n{ReadNode(s), ""};
-    if (has_state) n.state = s.Text(23);
+    ReportNode n{ReadNodeBase(s), ""};
+    if (has_state) n.state = s.Text(rows::kNodeBaseColumnCount);
     if (n.state.empty()) n.state = DerivedNodeState(n.node);
     out.push_back(std::move(n));
   }
@@ -223,12 +161,12 @@ absl::StatusOr<std::vector<ReportNode>> AuditReader::Nodes() {
 }
 
 absl::StatusOr<std::optional<NodeRecord>> AuditReader::Node(const std::string& node_id) {
-  ASSIGN_OR_RETURN(Statement s,
-                   Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM nodes WHERE node_id = ?")));
+  ASSIGN_OR_RETURN(Statement s, Prepare(absl::StrCat("SELECT ", kNodeBaseColumns,
+                                                     " FROM nodes WHERE node_id = ?")));
   s.Bind(1, node_id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<NodeRecord>();
-  return std::optional<NodeRecord>(ReadNode(s));
+  return std::optional<NodeRecord>(ReadNodeBase(s));
 }
 
 absl::Status AuditReader::ReadFindings(AttestationRecord* a) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "attest/util/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "verifier/store/rows.h"
 
 namespace bootgate::verifier {
 
@@ -210,13 +211,12 @@ CREATE TABLE attestation_policy (
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion,
               "one migration per schema version");
 
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-std::optional<absl::Time> OptTime(const Statement& s, int col) {
-  auto v = s.OptionalInt(col);
-  if (!v) return std::nullopt;
-  return FromMicros(*v);
-}
+using rows::FromMicros;
+using rows::kAttestationColumns;
+using rows::kEvidenceColumns;
+using rows::Micros;
+using rows::OptTime;
+using rows::ReadAttestation;
 std::optional<int64_t> OptMicros(const std::optional<absl::Time>& t) {
   if (!t) return std::nullopt;
   return Micros(*t);
@@ -256,37 +256,11 @@ absl::Status ReadLabels(SqliteDb& db, const char* table, const char* id_column,
   return absl::OkStatus();
 }
 
-const char* kNodeColumns =
-    "node_id, ak_name, ak_public, ek_public, ek_public_sha256, ek_cert_sha256, ek_cert_nv_index, "
-    "ek_cert, tpm_manufacturer, tpm_model, tpm_version, hostname, enrolled_at, enrollment_id, "
-    "revoked_at, revoke_reason, last_attested_at, last_attestation_id, last_verdict, last_clock, "
-    "last_reset_count, last_restart_count, last_safe, state, state_since, last_attempt_at";
+// The schema-1 columns (rows.h) and the node-state columns of schema 3.
+constexpr char kNodeStateColumns[] = ", state, state_since, last_attempt_at";
 
 NodeRecord ReadNode(const Statement& s) {
-  NodeRecord n;
-  n.node_id = s.Text(0);
-  n.ak_name = s.Blob(1);
-  n.ak_public = s.Blob(2);
-  n.ek_public = s.Blob(3);
-  n.ek_public_sha256 = s.Text(4);
-  n.ek_cert_sha256 = s.Text(5);
-  n.ek_cert_nv_index = static_cast<uint32_t>(s.Int(6));
-  n.ek_cert = s.Blob(7);
-  n.tpm_manufacturer = s.Text(8);
-  n.tpm_model = s.Text(9);
-  n.tpm_version = s.Text(10);
-  n.hostname = s.Text(11);
-  n.enrolled_at = FromMicros(s.Int(12));
-  n.enrollment_id = s.Text(13);
-  n.revoked_at = OptTime(s, 14);
-  n.revoke_reason = s.Text(15);
-  n.last_attested_at = OptTime(s, 16);
-  n.last_attestation_id = s.Text(17);
-  n.last_verdict = s.Text(18);
-  if (!s.IsNull(19)) {
-    n.last_clock = ClockState{static_cast<uint64_t>(s.Int(19)), static_cast<uint32_t>(s.Int(20)),
-                              static_cast<uint32_t>(s.Int(21)), s.Int(22) != 0};
-  }
+  NodeRecord n = rows::ReadNodeBase(s);
   n.state = s.Text(23);
   n.state_since = s.IsNull(24) ? n.enrolled_at : FromMicros(s.Int(24));
   n.last_attempt_at = OptTime(s, 25);
@@ -331,38 +305,6 @@ EnrollmentRecord ReadEnrollment(const Statement& s) {
   e.node.enrollment_id = e.enrollment_id;
   e.finished_at = OptTime(s, 19);
   return e;
-}
-
-const char* kAttestationColumns =
-    "attestation_id, node_id, created_at, verdict, checks_json, policy_id, clock, reset_count, "
-    "restart_count, safe, new_boot, token_id, ear_jwt, appraisal_micros, nonce";
-const char* kEvidenceColumns = ", quote, signature, pcrs_json, event_log, ima_log";
-
-AttestationRecord ReadAttestation(const Statement& s, bool with_evidence) {
-  AttestationRecord a;
-  a.attestation_id = s.Text(0);
-  a.node_id = s.Text(1);
-  a.created_at = FromMicros(s.Int(2));
-  a.verdict = s.Text(3);
-  a.checks_json = s.Text(4);
-  a.policy_id = s.Text(5);
-  if (!s.IsNull(6)) {
-    a.clock = ClockState{static_cast<uint64_t>(s.Int(6)), static_cast<uint32_t>(s.Int(7)),
-                         static_cast<uint32_t>(s.Int(8)), s.Int(9) != 0};
-  }
-  a.new_boot = s.Int(10) != 0;
-  a.token_id = s.Text(11);
-  a.ear_jwt = s.Text(12);
-  a.appraisal_micros = s.Int(13);
-  a.nonce = s.Blob(14);
-  if (with_evidence) {
-    a.quote = s.Blob(15);
-    a.signature = s.Blob(16);
-    a.pcrs_json = s.Text(17);
-    a.event_log = s.Blob(18);
-    a.ima_log = s.Blob(19);
-  }
-  return a;
 }
 
 TokenRecord ReadToken(const Statement& s) {
@@ -656,7 +598,8 @@ absl::StatusOr<std::optional<NodeRecord>> Store::QueryNode(const std::string& wh
                                                            const std::string& text_arg,
                                                            attest::ByteSpan blob_arg) {
   ASSIGN_OR_RETURN(Statement s,
-                   db_.Prepare(absl::StrCat("SELECT ", kNodeColumns, " FROM nodes WHERE ", where)));
+                   db_.Prepare(absl::StrCat("SELECT ", rows::kNodeBaseColumns, kNodeStateColumns,
+                                            " FROM nodes WHERE ", where)));
   if (!text_arg.empty()) {
     s.Bind(1, text_arg);
   } else {
@@ -683,9 +626,10 @@ absl::StatusOr<std::optional<NodeRecord>> Store::GetNodeByAkName(attest::ByteSpa
 
 absl::StatusOr<std::vector<NodeRecord>> Store::ListNodes(size_t limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement s, db_.Prepare(absl::StrCat("SELECT ", kNodeColumns,
-                                                         " FROM nodes ORDER BY enrolled_at DESC, "
-                                                         "node_id LIMIT ?")));
+  ASSIGN_OR_RETURN(Statement s,
+                   db_.Prepare(absl::StrCat("SELECT ", rows::kNodeBaseColumns, kNodeStateColumns,
+                                            " FROM nodes ORDER BY enrolled_at DESC, "
+                                            "node_id LIMIT ?")));
   s.Bind(1, Limit(limit));
   std::vector<NodeRecord> out;
   while (true) {
